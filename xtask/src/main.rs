@@ -12,6 +12,7 @@ mod docker;
 mod lint;
 mod scratch;
 mod target;
+mod template;
 mod test;
 mod verify;
 
