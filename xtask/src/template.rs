@@ -1,9 +1,375 @@
-//! Not written yet: this file is being filled in.
+//! What makes this repository a `cargo generate` template while it stays a working project.
+//!
+//! No file holds a placeholder: everything builds and ships here as it is. Instead
+//! `cargo generate` runs the hook in `.cargo-generate/`, which calls `cargo xtask rename NAME`:
+//! the program's name, as a word, becomes NAME in every file, and its directory is renamed.
+//! A fork that does not use cargo-generate runs the same task by hand.
+//!
+//! [`check`] generates a project from this checkout and runs that project's own checks, so a
+//! change that would break generated projects fails here first.
 
+use std::fs;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use crate::args::Args;
+use anyhow::{Context, bail};
+use xshell::{Shell, cmd};
 
-pub(crate) fn run(_args: Args) -> anyhow::Result<ExitCode> {
-    anyhow::bail!("this task is not written yet")
+use crate::args::Args;
+use crate::target::Target;
+use crate::{PACKAGE, project_root};
+
+/// The name the check gives its project: two words, so that a hyphen goes through every file.
+const GENERATED: &str = "acme-api";
+
+/// cargo-generate leaves its configuration out of what it generates, so only the template
+/// has it. That keeps a generated project from generating yet another one in its own tests.
+const TEMPLATE_CONFIG: &str = "cargo-generate.toml";
+
+/// `cargo xtask rename NAME`: renames the shipped program, its package and its directory.
+pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
+    let mut positional = args.finish()?.into_iter();
+    let (Some(name), None) = (positional.next(), positional.next()) else {
+        bail!("give the new name once; usage: cargo xtask rename NAME");
+    };
+
+    let sh = Shell::new()?;
+    rename(&sh, &project_root(), PACKAGE, &name)?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Renames the package `old` to `new` in the project at `root`: every file that names it as a
+/// word, its directory, and the lockfile. Prints the files it changed.
+fn rename(sh: &Shell, root: &Path, old: &str, new: &str) -> anyhow::Result<()> {
+    check_package_name(new)?;
+    if new == old {
+        eprintln!("rename: the program is already called `{new}`");
+        return Ok(());
+    }
+    let (old_dir, new_dir) = (root.join(old), root.join(new));
+    if !old_dir.join("Cargo.toml").is_file() {
+        let old_dir = old_dir.display();
+        bail!("`{old_dir}` is not a package directory; has the program been renamed already?");
+    }
+    if new_dir.exists() {
+        bail!("cannot rename `{old}/` to `{new}/`: `{}` already exists", new_dir.display());
+    }
+
+    // Work out every change before making one, so that an unreadable file stops the rename
+    // before it has half happened.
+    let mut changes = Vec::new();
+    for path in project_files(root)? {
+        let Ok(text) = fs::read_to_string(root.join(&path)) else {
+            continue; // not UTF-8: a binary file, with no name to change
+        };
+        if let Some(renamed) = rename_text(&text, old, new) {
+            changes.push((path, renamed));
+        }
+    }
+
+    for (path, renamed) in &changes {
+        fs::write(root.join(path), renamed)
+            .with_context(|| format!("cannot write `{}`", path.display()))?;
+        println!("{}", path.display());
+    }
+    fs::rename(&old_dir, &new_dir)
+        .with_context(|| format!("cannot rename `{old}/` to `{new}/`"))?;
+    println!("{old}/ -> {new}/");
+
+    // Cargo.lock lists packages sorted by name, so the new name may belong elsewhere, and the
+    // first cargo command would move it, leaving a fresh project with a changed file. Let
+    // cargo move it now; every other entry stays pinned as it was.
+    sh.change_dir(root);
+    cmd!(sh, "cargo update --workspace --offline")
+        .run()
+        .context("cannot update Cargo.lock for the new name; run `cargo update --workspace`")?;
+    Ok(())
+}
+
+/// A name that works as a Cargo package, a binary and a container image name alike:
+/// lowercase letters and digits, words joined by single `-` or `_`.
+fn check_package_name(name: &str) -> anyhow::Result<()> {
+    let words_ok = name.split(['-', '_']).all(|word| {
+        !word.is_empty() && word.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
+    });
+    if !words_ok || !name.starts_with(|c: char| c.is_ascii_lowercase()) || name.len() > 64 {
+        bail!(
+            "`{name}` cannot name the program; use lowercase letters and digits, words joined \
+             by `-` or `_`, starting with a letter (at most 64 characters), like `acme-api`"
+        );
+    }
+    if name == "xtask" {
+        bail!("`xtask` is the automation's package; choose another name for the program");
+    }
+    Ok(())
+}
+
+/// `text` with the program's name `old` changed to `new` wherever [`rename_word`] finds it,
+/// and in the upper case of constants too (`GREETER_LOG` becomes `ACME_API_LOG`); `None` if it
+/// names the program nowhere.
+fn rename_text(text: &str, old: &str, new: &str) -> Option<String> {
+    let (old_upper, new_upper) = (old.to_uppercase(), new.to_uppercase().replace('-', "_"));
+    match rename_word(text, old, new) {
+        Some(renamed) => Some(rename_word(&renamed, &old_upper, &new_upper).unwrap_or(renamed)),
+        None => rename_word(text, &old_upper, &new_upper),
+    }
+}
+
+/// `text` with each `old` that stands as a name of its own replaced by `new`, or `None` if it
+/// has none. With `greeter` renamed to `acme-api`: `greeter/`, `"greeter"` and
+/// `greeter:latest` take the name as it is; a part of a snake_case identifier takes it with
+/// underscores, so `build_greeter` becomes `build_acme_api`, except after `CARGO_BIN_EXE_`,
+/// where Cargo spells the binary's name as it is. `greeters`, `regreeter` and `GREETER` stay.
+fn rename_word(text: &str, old: &str, new: &str) -> Option<String> {
+    let snake_case = new.replace('-', "_");
+    let mut renamed = String::with_capacity(text.len());
+    let mut rest = 0; // where the text not yet copied to `renamed` starts
+    for (start, _) in text.match_indices(old) {
+        let end = start + old.len();
+        let (before, after) = (text[..start].bytes().next_back(), text[end..].bytes().next());
+        if before.is_some_and(|b| b.is_ascii_alphanumeric())
+            || after.is_some_and(|b| b.is_ascii_alphanumeric())
+        {
+            continue;
+        }
+        let in_identifier = before == Some(b'_') || after == Some(b'_');
+        let binary_variable = text[..start].ends_with("CARGO_BIN_EXE_");
+        renamed.push_str(&text[rest..start]);
+        renamed.push_str(if in_identifier && !binary_variable { &snake_case } else { new });
+        rest = end;
+    }
+    if rest == 0 {
+        return None;
+    }
+    renamed.push_str(&text[rest..]);
+    Some(renamed)
+}
+
+/// The project's own files, relative to `root` and sorted: everything but the `.git`
+/// directory, the build output in `target/`, and symbolic links (which cargo-generate does
+/// not copy).
+pub(crate) fn project_files(root: &Path) -> anyhow::Result<Vec<PathBuf>> {
+    let mut files = Vec::new();
+    let mut dirs = vec![PathBuf::new()];
+    while let Some(dir) = dirs.pop() {
+        let entries = fs::read_dir(root.join(&dir))
+            .with_context(|| format!("cannot list `{}`", root.join(&dir).display()))?;
+        for entry in entries {
+            let entry = entry.with_context(|| format!("cannot list `{}`", dir.display()))?;
+            let path = dir.join(entry.file_name());
+            let file_type = entry.file_type()?;
+            if file_type.is_dir() && path != Path::new(".git") && path != Path::new("target") {
+                dirs.push(path);
+            } else if file_type.is_file() {
+                files.push(path);
+            }
+        }
+    }
+    files.sort();
+    Ok(files)
+}
+
+/// Generates a project named [`GENERATED`] from this checkout with cargo-generate, under
+/// `target/template/`, and runs its checks there: a release build and the tests with the
+/// lockfile as shipped, `verify` on its binary, and `dist` in the builder image.
+pub(crate) fn check(sh: &Shell) -> anyhow::Result<()> {
+    let root = project_root();
+    if !root.join(TEMPLATE_CONFIG).is_file() {
+        eprintln!(
+            "template: no {TEMPLATE_CONFIG}, so this is a generated project; nothing to check"
+        );
+        return Ok(());
+    }
+    if cmd!(sh, "cargo generate --version").quiet().ignore_stdout().run().is_err() {
+        bail!(
+            "cannot run `cargo generate`, which the template check needs; install it with \
+             `cargo install --locked cargo-generate@0.23.5`"
+        );
+    }
+
+    // cargo-generate copies a `--path` template whole before it drops what the template
+    // ignores, `target/` with its gigabytes included. Give it a copy of the sources only.
+    let work = root.join("target/template");
+    let (source, project) = (work.join("source"), work.join(GENERATED));
+    if work.exists() {
+        fs::remove_dir_all(&work)
+            .with_context(|| format!("cannot remove the last check's `{}`", work.display()))?;
+    }
+    for path in project_files(&root)? {
+        let copy = source.join(&path);
+        fs::create_dir_all(copy.parent().unwrap())?;
+        fs::copy(root.join(&path), &copy)
+            .with_context(|| format!("cannot copy `{}` to `{}`", path.display(), copy.display()))?;
+    }
+
+    // `--allow-commands` lets the hook run `cargo xtask rename` without asking.
+    cmd!(
+        sh,
+        "cargo generate --path {source} --name {GENERATED} --destination {work}
+            --vcs none --silent --allow-commands"
+    )
+    .run()
+    .context("cargo generate failed on this checkout")?;
+
+    // The program has its new name everywhere: a file still naming the old one means the
+    // rename did not run.
+    let mut leftovers = Vec::new();
+    for path in project_files(&project)? {
+        let text = fs::read_to_string(project.join(&path)).unwrap_or_default();
+        if rename_text(&text, PACKAGE, GENERATED).is_some() {
+            leftovers.push(path.display().to_string());
+        }
+    }
+    if !leftovers.is_empty() {
+        bail!(
+            "the generated project still names `{PACKAGE}` in {}; see the hook in \
+             `.cargo-generate/`",
+            leftovers.join(", ")
+        );
+    }
+
+    // The generated project's own checks, with its own target directory: its xtask finds
+    // the binaries under the project root.
+    let _dir = sh.push_dir(&project);
+    let _target_dir = sh.push_env("CARGO_TARGET_DIR", project.join("target"));
+    cmd!(sh, "cargo build --release --locked").run().context("the generated project's build")?;
+    cmd!(sh, "cargo test --locked").run().context("the generated project's tests")?;
+    let binary = Target::DEFAULT.release_binary(&project, GENERATED);
+    cmd!(sh, "cargo xtask verify {binary}").run().context("the generated project's verify")?;
+    let builder_image = sh.var("BUILDER_IMAGE").ok().map(|image| ["--builder-image".into(), image]);
+    let builder_image = builder_image.iter().flatten();
+    cmd!(sh, "cargo xtask dist {builder_image...}")
+        .run()
+        .context("the generated project's dist")?;
+
+    eprintln!("template: `{GENERATED}` generated from this checkout passes its checks");
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_of_their_own_take_the_new_name() {
+        let manifest = "[package]\nname = \"greeter\"\n";
+        assert_eq!(
+            rename_word(manifest, "greeter", "acme-api").unwrap(),
+            "[package]\nname = \"acme-api\"\n"
+        );
+        let dockerfile = "COPY greeter /greeter\nENTRYPOINT [\"/greeter\"]";
+        assert_eq!(
+            rename_word(dockerfile, "greeter", "x").unwrap(),
+            "COPY x /x\nENTRYPOINT [\"/x\"]"
+        );
+        let prose = "greeter/src, greeter:latest, greeter-x86_64.";
+        assert_eq!(
+            rename_word(prose, "greeter", "acme").unwrap(),
+            "acme/src, acme:latest, acme-x86_64."
+        );
+        assert_eq!(rename_word("greeters regreeter Greeter GREETER", "greeter", "x"), None);
+        assert_eq!(rename_word("", "greeter", "x"), None);
+    }
+
+    #[test]
+    fn identifiers_take_the_name_in_snake_case_but_cargo_variables_do_not() {
+        let test = "fn build_greeter() { greeter_dir(); greeter_x; }";
+        assert_eq!(
+            rename_word(test, "greeter", "acme-api").unwrap(),
+            "fn build_acme_api() { acme_api_dir(); acme_api_x; }"
+        );
+        assert_eq!(
+            rename_word("env!(\"CARGO_BIN_EXE_greeter\")", "greeter", "acme-api").unwrap(),
+            "env!(\"CARGO_BIN_EXE_acme-api\")"
+        );
+    }
+
+    #[test]
+    fn constants_take_the_name_in_upper_case() {
+        let test = "const GREETER: &str = env!(\"CARGO_BIN_EXE_greeter\");\nGreeter";
+        assert_eq!(
+            rename_text(test, "greeter", "acme-api").unwrap(),
+            "const ACME_API: &str = env!(\"CARGO_BIN_EXE_acme-api\");\nGreeter"
+        );
+        assert_eq!(rename_text("GREETER_LOG", "greeter", "web").unwrap(), "WEB_LOG");
+        assert_eq!(rename_text("Greeter, Greeters", "greeter", "web"), None);
+    }
+
+    #[test]
+    fn names_that_work_for_cargo_and_docker_alike() {
+        for name in ["acme-api", "acme_api", "a", "api2", "my-web-api"] {
+            assert!(check_package_name(name).is_ok(), "{name}");
+        }
+        let long = "a".repeat(65);
+        for name in ["", "Acme", "2api", "-api", "api-", "a--b", "a-_b", "a.b", "a b", &long] {
+            let error = check_package_name(name).unwrap_err().to_string();
+            assert!(error.contains("cannot name the program"), "{name}: {error}");
+        }
+        assert!(check_package_name("xtask").unwrap_err().to_string().contains("automation"));
+    }
+
+    #[test]
+    fn project_files_leave_out_git_and_build_output() {
+        let sh = Shell::new().unwrap();
+        let dir = sh.create_temp_dir().unwrap();
+        let root = dir.path();
+        for path in [".git/HEAD", "target/debug/x", "Cargo.toml", "a/target/kept", ".ci/run"] {
+            fs::create_dir_all(root.join(path).parent().unwrap()).unwrap();
+            fs::write(root.join(path), "").unwrap();
+        }
+        std::os::unix::fs::symlink("Cargo.toml", root.join("link")).unwrap();
+        let files: Vec<PathBuf> =
+            [".ci/run", "Cargo.toml", "a/target/kept"].map(PathBuf::from).into();
+        assert_eq!(project_files(root).unwrap(), files);
+    }
+
+    #[test]
+    fn rename_changes_files_and_the_directory_but_refuses_to_overwrite() {
+        let sh = Shell::new().unwrap();
+        let dir = sh.create_temp_dir().unwrap();
+        let root = dir.path();
+        fs::create_dir_all(root.join("greeter")).unwrap();
+        fs::create_dir_all(root.join("other")).unwrap();
+        fs::write(root.join("greeter/Cargo.toml"), "name = \"greeter\"\n").unwrap();
+
+        let error = rename(&sh, root, "greeter", "other").unwrap_err().to_string();
+        assert!(error.contains("already exists"), "{error}");
+        let error = rename(&sh, root, "absent", "acme").unwrap_err().to_string();
+        assert!(error.contains("not a package directory"), "{error}");
+        let manifest = fs::read_to_string(root.join("greeter/Cargo.toml")).unwrap();
+        assert_eq!(manifest, "name = \"greeter\"\n");
+    }
+
+    #[test]
+    fn rename_a_workspace_member_keeps_the_lockfile_consistent() {
+        let sh = Shell::new().unwrap();
+        let dir = sh.create_temp_dir().unwrap();
+        let root = dir.path();
+        let files = [
+            ("Cargo.toml", "[workspace]\nresolver = \"3\"\nmembers = [\"greeter\", \"zz-tool\"]\n"),
+            ("greeter/Cargo.toml", "[package]\nname = \"greeter\"\nedition = \"2024\"\n"),
+            ("greeter/src/main.rs", "fn main() {}\n"),
+            ("zz-tool/Cargo.toml", "[package]\nname = \"zz-tool\"\nedition = \"2024\"\n"),
+            ("zz-tool/src/main.rs", "fn main() {}\n"),
+            ("README.md", "# greeter\n\nRun `greeter`; it greets.\n"),
+        ];
+        for (path, text) in files {
+            fs::create_dir_all(root.join(path).parent().unwrap()).unwrap();
+            fs::write(root.join(path), text).unwrap();
+        }
+        sh.change_dir(root);
+        cmd!(sh, "cargo generate-lockfile --offline").quiet().run().unwrap();
+
+        rename(&sh, root, "greeter", "zz-web").unwrap();
+        assert!(!root.join("greeter").exists());
+        let manifest = fs::read_to_string(root.join("zz-web/Cargo.toml")).unwrap();
+        assert!(manifest.contains("name = \"zz-web\""), "{manifest}");
+        let readme = fs::read_to_string(root.join("README.md")).unwrap();
+        assert_eq!(readme, "# zz-web\n\nRun `zz-web`; it greets.\n");
+        // The renamed package moved after `zz-tool`, where cargo would otherwise move it the
+        // next time it runs.
+        cmd!(sh, "cargo metadata --locked --offline --format-version 1").quiet().read().unwrap();
+        let lock = fs::read_to_string(root.join("Cargo.lock")).unwrap();
+        assert!(lock.find("\"zz-tool\"").unwrap() < lock.find("\"zz-web\"").unwrap(), "{lock}");
+    }
 }
