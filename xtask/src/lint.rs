@@ -48,7 +48,7 @@ pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
     let root = project_root();
     let sh = Shell::new()?;
     sh.change_dir(&root);
-    let files = Inputs::find(&root)?;
+    let files = Inputs::find(&sh, &root)?;
 
     // Every linter runs even after one has failed, so that one run shows every problem.
     let mut failed = Vec::new();
@@ -63,7 +63,8 @@ pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
         // Offline: the online audits need a GitHub token and would make the result depend on
         // the network.
         let dependabot = &files.dependabot;
-        let zizmor = cmd!(sh, "zizmor --offline --no-progress {workflows...} {dependabot...}");
+        let zizmor =
+            cmd!(sh, "zizmor --offline --no-progress --quiet {workflows...} {dependabot...}");
         if zizmor.run().is_err() {
             failed.push("zizmor");
         }
@@ -99,9 +100,9 @@ struct Inputs {
 }
 
 impl Inputs {
-    fn find(root: &Path) -> anyhow::Result<Inputs> {
+    fn find(sh: &Shell, root: &Path) -> anyhow::Result<Inputs> {
         let mut inputs = Inputs::default();
-        for path in project_files(root)? {
+        for path in project_files(sh, root)? {
             // A file that cannot be read, or is not text, is no shell script.
             let first_line = fs::read(root.join(&path))
                 .ok()

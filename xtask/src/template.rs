@@ -58,7 +58,7 @@ fn rename(sh: &Shell, root: &Path, old: &str, new: &str) -> anyhow::Result<()> {
     // Work out every change before making one, so that an unreadable file stops the rename
     // before it has half happened.
     let mut changes = Vec::new();
-    for path in project_files(root)? {
+    for path in project_files(sh, root)? {
         let Ok(text) = fs::read_to_string(root.join(&path)) else {
             continue; // not UTF-8: a binary file, with no name to change
         };
@@ -145,27 +145,46 @@ fn rename_word(text: &str, old: &str, new: &str) -> Option<String> {
     Some(renamed)
 }
 
-/// The project's own files, relative to `root` and sorted: everything but the `.git`
-/// directory, the build output in `target/`, and symbolic links (which cargo-generate does
-/// not copy).
-pub(crate) fn project_files(root: &Path) -> anyhow::Result<Vec<PathBuf>> {
+/// The project's own files, relative to `root` and sorted. In a Git work tree these are the
+/// files Git tracks or would add (so nothing it ignores, such as build output or a fuzzing
+/// corpus); elsewhere, as in the copy cargo-generate hooks run in, everything but `.git` and
+/// `target` directories. Symbolic links are left out: cargo-generate does not copy them.
+pub(crate) fn project_files(sh: &Shell, root: &Path) -> anyhow::Result<Vec<PathBuf>> {
+    let mut files =
+        if root.join(".git").exists() { git_files(sh, root)? } else { walk_files(root)? };
+    files.retain(|path| fs::symlink_metadata(root.join(path)).is_ok_and(|meta| meta.is_file()));
+    files.sort();
+    Ok(files)
+}
+
+/// Tracked files and untracked ones that no `.gitignore` excludes (deleted ones are dropped
+/// by the caller, which keeps only regular files).
+fn git_files(sh: &Shell, root: &Path) -> anyhow::Result<Vec<PathBuf>> {
+    let _dir = sh.push_dir(root);
+    let listing =
+        cmd!(sh, "git ls-files -z --cached --others --exclude-standard")
+            .quiet()
+            .read()
+            .with_context(|| format!("cannot list the files of `{}` with git", root.display()))?;
+    Ok(listing.split('\0').filter(|path| !path.is_empty()).map(PathBuf::from).collect())
+}
+
+fn walk_files(root: &Path) -> anyhow::Result<Vec<PathBuf>> {
     let mut files = Vec::new();
     let mut dirs = vec![PathBuf::new()];
     while let Some(dir) = dirs.pop() {
-        let entries = fs::read_dir(root.join(&dir))
-            .with_context(|| format!("cannot list `{}`", root.join(&dir).display()))?;
-        for entry in entries {
-            let entry = entry.with_context(|| format!("cannot list `{}`", dir.display()))?;
+        let listing = root.join(&dir);
+        let cannot_list = || format!("cannot list `{}`", listing.display());
+        for entry in fs::read_dir(&listing).with_context(cannot_list)? {
+            let entry = entry.with_context(cannot_list)?;
             let path = dir.join(entry.file_name());
-            let file_type = entry.file_type()?;
-            if file_type.is_dir() && path != Path::new(".git") && path != Path::new("target") {
-                dirs.push(path);
-            } else if file_type.is_file() {
+            if !entry.file_type().with_context(cannot_list)?.is_dir() {
                 files.push(path);
+            } else if entry.file_name() != ".git" && entry.file_name() != "target" {
+                dirs.push(path);
             }
         }
     }
-    files.sort();
     Ok(files)
 }
 
@@ -195,7 +214,7 @@ pub(crate) fn check(sh: &Shell) -> anyhow::Result<()> {
         fs::remove_dir_all(&work)
             .with_context(|| format!("cannot remove the last check's `{}`", work.display()))?;
     }
-    for path in project_files(&root)? {
+    for path in project_files(sh, &root)? {
         let copy = source.join(&path);
         fs::create_dir_all(copy.parent().unwrap())?;
         fs::copy(root.join(&path), &copy)
@@ -214,7 +233,7 @@ pub(crate) fn check(sh: &Shell) -> anyhow::Result<()> {
     // The program has its new name everywhere: a file still naming the old one means the
     // rename did not run.
     let mut leftovers = Vec::new();
-    for path in project_files(&project)? {
+    for path in project_files(sh, &project)? {
         let text = fs::read_to_string(project.join(&path)).unwrap_or_default();
         if rename_text(&text, PACKAGE, GENERATED).is_some() {
             leftovers.push(path.display().to_string());
@@ -313,14 +332,28 @@ mod tests {
         let sh = Shell::new().unwrap();
         let dir = sh.create_temp_dir().unwrap();
         let root = dir.path();
-        for path in [".git/HEAD", "target/debug/x", "Cargo.toml", "a/target/kept", ".ci/run"] {
+        let all = [".git/HEAD", "target/debug/x", "Cargo.toml", "fuzz/target/y", ".ci/run"];
+        for path in all {
             fs::create_dir_all(root.join(path).parent().unwrap()).unwrap();
             fs::write(root.join(path), "").unwrap();
         }
         std::os::unix::fs::symlink("Cargo.toml", root.join("link")).unwrap();
-        let files: Vec<PathBuf> =
-            [".ci/run", "Cargo.toml", "a/target/kept"].map(PathBuf::from).into();
-        assert_eq!(project_files(root).unwrap(), files);
+
+        // No Git work tree: `.git` here is only a directory, not a repository.
+        fs::rename(root.join(".git"), root.join("git-data")).unwrap();
+        let files = project_files(&sh, root).unwrap();
+        assert_eq!(files, [".ci/run", "Cargo.toml", "git-data/HEAD"].map(PathBuf::from));
+
+        // In a Git work tree, .gitignore decides, and a deleted file is gone.
+        sh.change_dir(root);
+        cmd!(sh, "git init --quiet").run().unwrap();
+        fs::write(root.join(".gitignore"), "/git-data\n/target\n").unwrap();
+        fs::write(root.join("gone"), "").unwrap();
+        cmd!(sh, "git add gone").run().unwrap();
+        fs::remove_file(root.join("gone")).unwrap();
+        let files = project_files(&sh, root).unwrap();
+        let expected = [".ci/run", ".gitignore", "Cargo.toml", "fuzz/target/y"];
+        assert_eq!(files, expected.map(PathBuf::from));
     }
 
     #[test]
