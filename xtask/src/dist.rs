@@ -1,9 +1,473 @@
-//! Not written yet: this file is being filled in.
+//! `cargo xtask dist [--target T|all] [--builder-image IMAGE]`: the release, end to end, each
+//! step checked before the next. The binary is built on the host, verified to be static, and
+//! run alone in an empty root; the image is built from the Dockerfile with the network off, run
+//! locked down, and the binary is copied back out of it and verified too. What passed goes to
+//! target/dist/, and a summary to stdout.
 
-use std::process::ExitCode;
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+use std::process::{ExitCode, Output};
+use std::time::{Duration, Instant};
+use std::{env, fs};
+
+use anyhow::{Context, bail};
+use xshell::{Shell, cmd};
 
 use crate::args::Args;
+use crate::docker::{BuildKit, Docker, ImageBuild};
+use crate::target::{self, Target};
+use crate::{PACKAGE, build, project_root, scratch, verify};
 
-pub(crate) fn run(_args: Args) -> anyhow::Result<ExitCode> {
-    anyhow::bail!("this task is not written yet")
+/// What `hello` prints; anything else, even one byte, fails the run.
+const EXPECTED_OUTPUT: &[u8] = b"Hello, world!\n";
+
+/// Ample for a program that prints one line, even emulated; a hang is caught rather than
+/// waited on forever.
+const RUN_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// Where the crates are vendored for the offline image build. `.dockerignore` lets this one
+/// folder of target/ into the build context.
+const VENDOR_DIR: &str = "target/vendor";
+
+/// How the image runs in the check: as in production at its strictest. No network, a
+/// read-only root, no capabilities; the user is the image's own (uid 65532).
+const LOCKED_DOWN: [&str; 3] = ["--network=none", "--read-only", "--cap-drop=ALL"];
+
+pub(crate) fn run(mut args: Args) -> anyhow::Result<ExitCode> {
+    let targets = match args.value("--target")? {
+        Some(all) if all == "all" => Target::ALL.to_vec(),
+        other => vec![target::from_option(other)?],
+    };
+    let builder_image = match args.value("--builder-image")? {
+        Some(image) => Some(image),
+        None => env::var("BUILDER_IMAGE").ok().filter(|image| !image.is_empty()),
+    };
+    args.finish_empty()?;
+
+    let sh = Shell::new()?;
+    let root = project_root();
+    sh.change_dir(&root);
+    let mut steps = Steps::default();
+
+    // Docker and BuildKit first: without them there is no point building anything.
+    let docker =
+        steps.run("check the Docker client and daemon", "docker", || Docker::connect(&sh))?;
+    let buildkit =
+        steps.run("check that it builds with BuildKit", "buildkit", || docker.buildkit(&sh))?;
+
+    // The crates, once for all targets: the image build has no network to fetch them.
+    steps.run(&format!("vendor the crates into {VENDOR_DIR}"), "vendor", || {
+        cmd!(sh, "cargo vendor --locked --quiet {VENDOR_DIR}")
+            .ignore_stdout()
+            .run()
+            .context("cannot vendor the crates; is crates.io (or a cargo mirror) reachable?")
+    })?;
+
+    let dist = Dist { sh: &sh, root: &root, docker: &docker, buildkit: &buildkit, builder_image };
+    let mut releases = Vec::new();
+    for target in targets {
+        releases.push(dist.release(target, &mut steps)?);
+    }
+
+    print!("{}", summary(&releases, &steps));
+    Ok(ExitCode::SUCCESS)
+}
+
+/// What the steps of one target share.
+struct Dist<'a> {
+    sh: &'a Shell,
+    root: &'a Path,
+    docker: &'a Docker,
+    buildkit: &'a BuildKit<'a>,
+    builder_image: Option<String>,
+}
+
+/// What one target's release produced and found, for the summary.
+struct Release {
+    target: Target,
+    binary: PathBuf,
+    binary_size: u64,
+    kind: String,
+    sha256: String,
+    tags: Vec<String>,
+    image_id: String,
+    image_size: u64,
+    /// What the image holds besides the binary: /etc/passwd, /etc/group, metadata.
+    image_extra: u64,
+    user: String,
+    container: Ran,
+    /// `None` when the image's binary is byte-identical to the host's, else the offset of the
+    /// first difference.
+    difference: Option<usize>,
+}
+
+/// Whether the image was run.
+enum Ran {
+    Passed,
+    /// This Docker cannot run the target's images (no emulator registered), which only CI
+    /// treats as a failure; the reason, for the summary.
+    Skipped(String),
+}
+
+impl Dist<'_> {
+    fn release(&self, target: Target, steps: &mut Steps) -> anyhow::Result<Release> {
+        let sh = self.sh;
+        let triple = target.triple();
+        let arch = triple.split('-').next().unwrap_or(triple);
+
+        // The binary, as `cargo xtask build` makes it (adding the target's std if missing).
+        let binary = steps.run(
+            &format!("build {PACKAGE} for {triple}"),
+            &format!("{arch} build"),
+            || build::build_release(sh, target),
+        )?;
+
+        // Static, for the right machine: what a scratch image needs.
+        let report = steps.run(
+            &format!("verify {}", binary.display()),
+            &format!("{arch} verify"),
+            || verify::verify_file(&binary, Some(target)),
+        )?;
+
+        // Alone in an empty root, the way the image will run it (emulated, if not native).
+        steps.run("run it alone in an empty root", &format!("{arch} empty root"), || {
+            let output = scratch::run_in_empty_root(sh, &binary, target, &[])?;
+            check_output(&output)
+                .with_context(|| format!("`{}` in an empty root", binary.display()))
+        })?;
+
+        // The image, from the Dockerfile, with the network off.
+        let tags = image_tags(target);
+        let log = self.root.join("target/docker").join(format!("build-{triple}.log"));
+        let mut build_args = vec![("VENDOR_DIR", VENDOR_DIR.to_string())];
+        if let Some(image) = &self.builder_image {
+            build_args.push(("BUILDER_IMAGE", image.clone()));
+        }
+        let platform = target.docker_platform();
+        let build = ImageBuild {
+            context: self.root,
+            platform: &platform,
+            build_args,
+            tags: tags.clone(),
+            log: &log,
+        };
+        let image_id =
+            steps.run(&format!("build the image {}", tags[0]), &format!("{arch} image"), || {
+                self.buildkit.build_offline(sh, &build)
+            })?;
+        let image_size: u64 = self
+            .docker
+            .inspect(sh, &image_id, "{{.Size}}")?
+            .parse()
+            .context("`docker image inspect` gave no size")?;
+        let user = self.docker.inspect(sh, &image_id, "{{.Config.User}}")?;
+        check_user(&user).with_context(|| format!("the image {}", tags[0]))?;
+
+        // The image, run locked down.
+        let container = steps.run("run the image locked down", &format!("{arch} container"), || {
+            let mut flags = LOCKED_DOWN.to_vec();
+            flags.extend(["--platform", &platform]);
+            let output = self.docker.run(sh, &flags, &image_id, &[], RUN_TIMEOUT)?;
+            if !target.is_native() && cannot_emulate(&output) {
+                let reason = format!(
+                    "this Docker cannot run {platform} images: no emulator for them is registered \
+                     with binfmt_misc (on Debian: `apt-get install qemu-user-static`, or \
+                     `docker run --privileged --rm tonistiigi/binfmt --install {}`)",
+                    target.docker_arch()
+                );
+                if env::var("CI").is_ok_and(|ci| ci == "true") {
+                    bail!("{reason}; CI must run every image");
+                }
+                eprintln!("xtask: dist: not run: {reason}");
+                return Ok(Ran::Skipped(reason));
+            }
+            check_output(&output).with_context(|| format!("the image {}", tags[0]))?;
+            Ok(Ran::Passed)
+        })?;
+
+        // The binary that shipped in the image, checked like the host's and compared with it.
+        let from_image =
+            self.root.join("target/docker").join(format!("{PACKAGE}-from-image-{triple}"));
+        let (difference, binary_in_image) = steps.run(
+            "copy the binary out of the image and verify it",
+            &format!("{arch} copy out"),
+            || {
+                self.docker.copy_from_image(sh, &image_id, &format!("/{PACKAGE}"), &from_image)?;
+                verify::verify_file(&from_image, Some(target))
+                    .context("the binary inside the image")?;
+                let (host_build, image_build) = (read(&binary)?, read(&from_image)?);
+                Ok((first_difference(&host_build, &image_build), image_build.len() as u64))
+            },
+        )?;
+
+        // The artifacts: the binary, its checksum in `sha256sum --check` format, the image id.
+        let dist_dir = self.root.join("target/dist");
+        let name = format!("{PACKAGE}-{triple}");
+        let shipped = dist_dir.join(&name);
+        sh.create_dir(&dist_dir)?;
+        sh.copy_file(&binary, &shipped)?;
+        let sha256 = {
+            let _dir = sh.push_dir(&dist_dir);
+            cmd!(sh, "sha256sum {name}").quiet().read().context("cannot run `sha256sum`")?
+        };
+        sh.write_file(dist_dir.join(format!("{name}.sha256")), format!("{sha256}\n"))?;
+        sh.write_file(dist_dir.join(format!("{name}.image-id")), format!("{image_id}\n"))?;
+
+        Ok(Release {
+            target,
+            binary_size: read(&shipped)?.len() as u64,
+            binary: shipped,
+            kind: report_field(&report, "kind:").unwrap_or("static executable").to_string(),
+            sha256: sha256.split_whitespace().next().unwrap_or_default().to_string(),
+            tags,
+            image_id,
+            image_extra: image_size.saturating_sub(binary_in_image),
+            image_size,
+            user,
+            container,
+            difference,
+        })
+    }
+}
+
+/// `hello:amd64` for every target, and `hello:latest` too for the one this machine runs.
+fn image_tags(target: Target) -> Vec<String> {
+    let mut tags = vec![format!("{PACKAGE}:{}", target.docker_arch())];
+    if target.is_native() {
+        tags.push(format!("{PACKAGE}:latest"));
+    }
+    tags
+}
+
+fn read(path: &Path) -> anyhow::Result<Vec<u8>> {
+    fs::read(path).with_context(|| format!("cannot read `{}`", path.display()))
+}
+
+/// The program exited 0 and printed exactly [`EXPECTED_OUTPUT`].
+fn check_output(output: &Output) -> anyhow::Result<()> {
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    let stderr = stderr.trim();
+    if !output.status.success() {
+        let said = if stderr.is_empty() { String::new() } else { format!(": {stderr}") };
+        bail!("exited with {}{said}", output.status);
+    }
+    if output.stdout != EXPECTED_OUTPUT {
+        bail!(
+            "printed the wrong output: expected {:?}, got {:?}",
+            String::from_utf8_lossy(EXPECTED_OUTPUT),
+            String::from_utf8_lossy(&output.stdout)
+        );
+    }
+    Ok(())
+}
+
+/// Whether a run failed only because the machine cannot execute the image's architecture:
+/// the kernel refused the binary ("exec format error").
+fn cannot_emulate(output: &Output) -> bool {
+    !output.status.success()
+        && String::from_utf8_lossy(&output.stderr).contains("exec format error")
+}
+
+/// The image's `USER` is a non-root numeric uid (a name would need /etc/passwd to be read to
+/// know whether it is root, and a runtime enforcing `runAsNonRoot` rejects it).
+fn check_user(user: &str) -> anyhow::Result<()> {
+    let uid = user.split(':').next().unwrap_or_default();
+    match uid.parse::<u32>() {
+        Ok(0) => bail!("runs as root (`USER {user}`); set `USER 65532:65532` in the Dockerfile"),
+        Ok(_) => Ok(()),
+        Err(_) if user.is_empty() => {
+            bail!("runs as root (no `USER`); set `USER 65532:65532` in the Dockerfile")
+        }
+        Err(_) => bail!(
+            "has a `USER {user}` that is not numeric; set `USER 65532:65532` in the Dockerfile"
+        ),
+    }
+}
+
+/// Where two files first differ, or `None` if they are the same bytes.
+fn first_difference(a: &[u8], b: &[u8]) -> Option<usize> {
+    match a.iter().zip(b).position(|(x, y)| x != y) {
+        Some(offset) => Some(offset),
+        None if a.len() == b.len() => None,
+        None => Some(a.len().min(b.len())),
+    }
+}
+
+/// The value of a `name:` line in verify's report ("kind:  static-pie executable").
+fn report_field<'a>(report: &'a str, name: &str) -> Option<&'a str> {
+    report.lines().find_map(|line| line.trim_start().strip_prefix(name)).map(str::trim)
+}
+
+/// The steps run so far and how long each took.
+#[derive(Default)]
+struct Steps {
+    done: Vec<(String, Duration)>,
+}
+
+impl Steps {
+    /// Runs one step: logs `what` on stderr, and records its time under `name`.
+    fn run<T>(
+        &mut self,
+        what: &str,
+        name: &str,
+        step: impl FnOnce() -> anyhow::Result<T>,
+    ) -> anyhow::Result<T> {
+        eprintln!("xtask: dist: {what}");
+        let started = Instant::now();
+        let result = step();
+        self.done.push((name.to_string(), started.elapsed()));
+        result
+    }
+}
+
+fn summary(releases: &[Release], steps: &Steps) -> String {
+    let mut text = String::new();
+    for release in releases {
+        let Release {
+            target,
+            binary,
+            binary_size,
+            kind,
+            sha256,
+            tags,
+            image_id,
+            image_size,
+            image_extra,
+            user,
+            container,
+            difference,
+        } = release;
+        let short_id =
+            image_id.strip_prefix("sha256:").unwrap_or(image_id).get(..12).unwrap_or(image_id);
+        let _ = writeln!(text, "{}", target.triple());
+        let _ = writeln!(
+            text,
+            "  binary     {}: {} bytes, {kind}",
+            binary.display(),
+            thousands(*binary_size)
+        );
+        let _ = writeln!(text, "             sha256 {sha256}");
+        let _ = writeln!(
+            text,
+            "  image      {} ({short_id}): {} bytes, the binary + {} bytes",
+            tags.join(", "),
+            thousands(*image_size),
+            thousands(*image_extra)
+        );
+        let ran = match container {
+            Ran::Passed => format!(
+                "in an empty root, and in the image as uid {user} with no network, a read-only root and no capabilities: {:?}",
+                String::from_utf8_lossy(EXPECTED_OUTPUT)
+            ),
+            Ran::Skipped(reason) => format!("in an empty root; the image was not run: {reason}"),
+        };
+        let _ = writeln!(text, "  ran        {ran}");
+        let same = match difference {
+            None => "the image's binary is byte-identical to the host build".to_string(),
+            Some(offset) => format!(
+                "the image's binary differs from the host build from byte {offset}; the one in target/dist is the host build"
+            ),
+        };
+        let _ = writeln!(text, "  rebuilt    {same}");
+    }
+    let total: Duration = steps.done.iter().map(|(_, time)| *time).sum();
+    let _ = writeln!(text, "time");
+    for (name, time) in &steps.done {
+        let _ = writeln!(text, "  {name:<20} {:>6.2} s", time.as_secs_f64());
+    }
+    let _ = writeln!(text, "  {:<20} {:>6.2} s", "total", total.as_secs_f64());
+    text
+}
+
+/// `373048` as `373,048`.
+fn thousands(number: u64) -> String {
+    let digits = number.to_string();
+    let mut text = String::new();
+    for (index, digit) in digits.chars().enumerate() {
+        if index > 0 && (digits.len() - index).is_multiple_of(3) {
+            text.push(',');
+        }
+        text.push(digit);
+    }
+    text
+}
+
+#[cfg(test)]
+mod tests {
+    use std::os::unix::process::ExitStatusExt;
+    use std::process::{ExitStatus, Output};
+
+    use super::*;
+
+    fn output(code: i32, stdout: &[u8], stderr: &[u8]) -> Output {
+        Output {
+            status: ExitStatus::from_raw(code << 8),
+            stdout: stdout.to_vec(),
+            stderr: stderr.to_vec(),
+        }
+    }
+
+    #[test]
+    fn only_the_exact_greeting_with_exit_0_passes() {
+        assert!(check_output(&output(0, b"Hello, world!\n", b"")).is_ok());
+
+        let error = check_output(&output(0, b"Hello, world!", b"")).unwrap_err().to_string();
+        assert_eq!(
+            error,
+            r#"printed the wrong output: expected "Hello, world!\n", got "Hello, world!""#
+        );
+
+        let error = check_output(&output(3, b"Hello, world!\n", b"hello: disk full\n"))
+            .unwrap_err()
+            .to_string();
+        assert_eq!(error, "exited with exit status: 3: hello: disk full");
+    }
+
+    #[test]
+    fn exec_format_error_means_no_emulator() {
+        assert!(cannot_emulate(&output(1, b"", b"exec /hello: exec format error\n")));
+        assert!(!cannot_emulate(&output(1, b"", b"some other failure\n")));
+        assert!(!cannot_emulate(&output(0, b"exec format error", b"")));
+    }
+
+    #[test]
+    fn the_image_user_must_be_a_numeric_non_root_uid() {
+        assert!(check_user("65532:65532").is_ok());
+        assert!(check_user("65532").is_ok());
+        assert!(check_user("").unwrap_err().to_string().contains("no `USER`"));
+        assert!(check_user("0:0").unwrap_err().to_string().contains("runs as root"));
+        assert!(check_user("nonroot").unwrap_err().to_string().contains("not numeric"));
+    }
+
+    #[test]
+    fn finds_the_first_differing_byte() {
+        assert_eq!(first_difference(b"abc", b"abc"), None);
+        assert_eq!(first_difference(b"abc", b"abd"), Some(2));
+        assert_eq!(first_difference(b"abc", b"abcd"), Some(3));
+        assert_eq!(first_difference(b"", b""), None);
+    }
+
+    #[test]
+    fn tags_name_the_architecture_and_latest_only_for_this_machine() {
+        for target in Target::ALL {
+            let tags = image_tags(target);
+            assert_eq!(tags[0], format!("{PACKAGE}:{}", target.docker_arch()));
+            assert_eq!(tags.contains(&format!("{PACKAGE}:latest")), target.is_native());
+        }
+    }
+
+    #[test]
+    fn reads_a_field_of_the_verify_report() {
+        let report =
+            "target/hello\n  kind:         static-pie executable\n  machine:      x86-64\n";
+        assert_eq!(report_field(report, "kind:"), Some("static-pie executable"));
+        assert_eq!(report_field(report, "RELRO:"), None);
+    }
+
+    #[test]
+    fn thousands_are_separated() {
+        assert_eq!(thousands(373048), "373,048");
+        assert_eq!(thousands(74), "74");
+        assert_eq!(thousands(1_000_000), "1,000,000");
+    }
 }

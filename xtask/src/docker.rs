@@ -125,13 +125,6 @@ impl Docker {
         let value = cmd!(sh, "{client} image inspect --format {format} {image}").quiet().read();
         value.with_context(|| format!("cannot inspect the image `{image}`"))
     }
-
-    /// Whether an image of that name or id exists locally.
-    pub(crate) fn has_image(&self, sh: &Shell, image: &str) -> bool {
-        let client = &self.client;
-        let inspect = cmd!(sh, "{client} image inspect {image}").quiet().ignore_stdout();
-        inspect.ignore_stderr().run().is_ok()
-    }
 }
 
 /// A client that builds with BuildKit.
