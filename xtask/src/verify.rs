@@ -215,10 +215,10 @@ mod tests {
     use std::path::Path;
 
     use goblin::container::{Container, Ctx, Endian};
+    use goblin::elf::Dyn;
     use goblin::elf::dynamic::{DF_1_PIE, DT_FLAGS_1};
     use goblin::elf::header::{EM_386, EM_AARCH64, EM_X86_64, ET_DYN, ET_EXEC, ET_REL, Header};
     use goblin::elf::program_header::{PT_GNU_STACK, ProgramHeader};
-    use goblin::elf::Dyn;
     use xtask::elf::Elf;
 
     use super::{failure, problems, report, thousands};
