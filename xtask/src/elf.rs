@@ -245,176 +245,23 @@ impl Elf {
 /// Reads what the checks need from an ELF file. The error says what is wrong with the input in
 /// one lowercase line meant to follow the file's name ("is empty, not an ELF executable").
 pub fn inspect<R: ReadAt + ?Sized>(input: &R) -> anyhow::Result<Elf> {
-    // The size bounds every read below, so a corrupt offset is reported rather than followed.
+    // The size bounds every read, so that a corrupt offset is reported rather than followed.
     let size = input.size().context("cannot read its size")?;
-    ensure!(size > 0, "is empty, not an ELF executable");
+    let file = Bounded { input, size };
 
-    // The identification bytes come first, so that a file of another kind is named as such.
-    let mut start = [0; 64];
-    let start = &mut start[..size.min(64) as usize];
-    input.read_exact_at(0, start).context("cannot read its first bytes")?;
-    if start.len() < ELFMAG.len() && ELFMAG.starts_with(start) {
-        bail!("is truncated: it ends inside the ELF magic number");
-    }
-    if !start.starts_with(ELFMAG) {
-        bail!("{}", describe_non_elf(start));
-    }
-    let container = match start.get(EI_CLASS) {
-        Some(&ELFCLASS64) => Container::Big,
-        Some(&ELFCLASS32) => Container::Little,
-        Some(other) => bail!("has an invalid ELF class {other} in `e_ident[EI_CLASS]`"),
-        None => bail!("is truncated: it ends inside the ELF identification bytes"),
-    };
-    let endian = match start.get(EI_DATA) {
-        Some(&ELFDATA2LSB) => Endian::Little,
-        Some(&ELFDATA2MSB) => Endian::Big,
-        Some(other) => bail!("has an invalid byte order {other} in `e_ident[EI_DATA]`"),
-        None => bail!("is truncated: it ends inside the ELF identification bytes"),
-    };
-    let ctx = Ctx::new(container, endian);
-
-    // The file header locates the two header tables.
-    let header_size = Header::size(ctx);
-    ensure!(
-        start.len() >= header_size,
-        "is truncated: the ELF header needs {header_size} bytes but the file has {size}"
+    // The file header says how to read the rest (class, byte order) and where it is.
+    let header = read_header(&file)?;
+    let ctx = Ctx::new(
+        if header.e_ident[EI_CLASS] == ELFCLASS64 { Container::Big } else { Container::Little },
+        if header.e_ident[EI_DATA] == ELFDATA2LSB { Endian::Little } else { Endian::Big },
     );
-    let header = goblin::elf::Elf::parse_header(start)
-        .map_err(|error| anyhow::anyhow!("has a malformed ELF header ({error})"))?;
 
-    // The program header table: what the kernel maps, and whether it calls an interpreter.
-    let program_headers = if header.e_phnum == 0 {
-        Vec::new()
-    } else {
-        let entry_size = ProgramHeader::size(ctx);
-        ensure!(
-            usize::from(header.e_phentsize) == entry_size,
-            "has program header entries of {} bytes (`e_phentsize`) where {entry_size} are \
-             expected",
-            header.e_phentsize
-        );
-        let count = u64::from(header.e_phnum);
-        let table = read(
-            input,
-            size,
-            header.e_phoff,
-            count * entry_size as u64,
-            "the program header table",
-        )?;
-        ProgramHeader::parse(&table, 0, count as usize, ctx)
-            .map_err(|error| anyhow::anyhow!("has a malformed program header table ({error})"))?
-    };
-
-    // A segment that runs past the end of the file cannot be mapped: the file was cut short.
-    for segment in &program_headers {
-        let end = segment.p_offset.checked_add(segment.p_filesz).filter(|&end| end <= size);
-        ensure!(
-            segment.p_filesz == 0 || end.is_some(),
-            "is truncated: its {} segment (bytes {}..{}) runs past the end of the file ({size} \
-             bytes)",
-            pt_to_str(segment.p_type),
-            segment.p_offset,
-            u128::from(segment.p_offset) + u128::from(segment.p_filesz)
-        );
-    }
-
-    // The section header table, for the symbol table. Stripped files may have none at all.
-    let section_headers = if header.e_shoff == 0 {
-        Vec::new()
-    } else {
-        let entry_size = SectionHeader::size(ctx);
-        ensure!(
-            usize::from(header.e_shentsize) == entry_size,
-            "has section header entries of {} bytes (`e_shentsize`) where {entry_size} are \
-             expected",
-            header.e_shentsize
-        );
-        let first =
-            read(input, size, header.e_shoff, entry_size as u64, "the section header table")?;
-        let first = SectionHeader::parse_from(&first, 0, 1, ctx)
-            .map_err(|error| anyhow::anyhow!("has a malformed section header ({error})"))?;
-        let count = match header.e_shnum {
-            0 => first[0].sh_size,
-            count => u64::from(count),
-        };
-        ensure!(
-            (1..=MAX_SECTION_HEADERS).contains(&count),
-            "claims {count} section headers; this inspector reads between 1 and \
-             {MAX_SECTION_HEADERS}"
-        );
-        let table = read(
-            input,
-            size,
-            header.e_shoff,
-            count * entry_size as u64,
-            "the section header table",
-        )?;
-        SectionHeader::parse_from(&table, 0, count as usize, ctx)
-            .map_err(|error| anyhow::anyhow!("has a malformed section header table ({error})"))?
-    };
-
-    // The interpreter named in `PT_INTERP`, which the kernel loads to start the program.
-    let interpreter = match program_headers.iter().find(|segment| segment.p_type == PT_INTERP) {
-        None => None,
-        Some(segment) => {
-            ensure!(
-                segment.p_filesz <= MAX_INTERPRETER,
-                "has a PT_INTERP segment of {} bytes, longer than any path",
-                segment.p_filesz
-            );
-            let path =
-                read(input, size, segment.p_offset, segment.p_filesz, "the PT_INTERP segment")?;
-            Some(until_nul(&path).unwrap_or_else(|| String::from_utf8_lossy(&path).into_owned()))
-        }
-    };
-
-    // The dynamic segment: the loader's instructions, including the libraries to load.
-    let dynamic = match program_headers.iter().find(|segment| segment.p_type == PT_DYNAMIC) {
-        None => Vec::new(),
-        Some(segment) => {
-            ensure!(
-                segment.p_filesz <= MAX_DYNAMIC,
-                "has a PT_DYNAMIC segment of {} bytes, more than {MAX_DYNAMIC}",
-                segment.p_filesz
-            );
-            let bytes =
-                read(input, size, segment.p_offset, segment.p_filesz, "the PT_DYNAMIC segment")?;
-            // goblin's parser takes the segment's offset from a program header, so it gets one
-            // that describes `bytes` alone.
-            let alone = ProgramHeader {
-                p_type: PT_DYNAMIC,
-                p_filesz: segment.p_filesz,
-                ..ProgramHeader::default()
-            };
-            Dynamic::parse(&bytes, &[alone], ctx)
-                .map_err(|error| anyhow::anyhow!("has a malformed PT_DYNAMIC segment ({error})"))?
-                .map_or_else(Vec::new, |dynamic| dynamic.dyns)
-        }
-    };
-
-    // The libraries' names, from the dynamic string table that `DT_STRTAB` points at in memory.
-    let mut needed_libraries = Vec::new();
-    let value = |tag| dynamic.iter().find(|entry| entry.d_tag == tag).map(|entry| entry.d_val);
-    for entry in dynamic.iter().filter(|entry| entry.d_tag == DT_NEEDED) {
-        let (Some(strtab), Some(strsz)) = (value(DT_STRTAB), value(DT_STRSZ)) else {
-            bail!("has DT_NEEDED entries but no DT_STRTAB and DT_STRSZ to name them");
-        };
-        let Some(strtab_offset) = file_offset(&program_headers, strtab) else {
-            bail!("has a DT_STRTAB address {strtab:#x} that no PT_LOAD segment maps from the file");
-        };
-        ensure!(
-            entry.d_val < strsz,
-            "has a DT_NEEDED name at {} past the end of its string table ({strsz} bytes)",
-            entry.d_val
-        );
-        let offset = strtab_offset.saturating_add(entry.d_val);
-        let available = (strsz - entry.d_val).min(size.saturating_sub(offset));
-        let bytes = read(input, size, offset, available.min(MAX_LIBRARY_NAME), "a DT_NEEDED name")?;
-        let Some(name) = until_nul(&bytes) else {
-            bail!("has a DT_NEEDED name at offset {offset} with no terminating NUL");
-        };
-        needed_libraries.push(name);
-    }
+    // What the kernel maps and what it is told to run first; the rest hangs off these.
+    let program_headers = read_program_headers(&file, &header, ctx)?;
+    let section_headers = read_section_headers(&file, &header, ctx)?;
+    let interpreter = read_interpreter(&file, &program_headers)?;
+    let dynamic = read_dynamic(&file, &program_headers, ctx)?;
+    let needed_libraries = read_needed_libraries(&file, &program_headers, &dynamic)?;
 
     Ok(Elf {
         header,
@@ -427,6 +274,212 @@ pub fn inspect<R: ReadAt + ?Sized>(input: &R) -> anyhow::Result<Elf> {
     })
 }
 
+/// An input with its size, which every read is checked against before it is made.
+struct Bounded<'a, R: ReadAt + ?Sized> {
+    input: &'a R,
+    size: u64,
+}
+
+impl<R: ReadAt + ?Sized> Bounded<'_, R> {
+    /// Reads `len` bytes at `offset`, or says that `what` runs past the end of the file.
+    fn read(&self, offset: u64, len: u64, what: &str) -> anyhow::Result<Vec<u8>> {
+        let size = self.size;
+        let Some(end) = offset.checked_add(len).filter(|&end| end <= size) else {
+            bail!(
+                "is truncated: {what} (bytes {offset}..{}) runs past the end of the file ({size} \
+                 bytes)",
+                u128::from(offset) + u128::from(len)
+            );
+        };
+        let mut bytes = vec![0; (end - offset) as usize];
+        self.input
+            .read_exact_at(offset, &mut bytes)
+            .with_context(|| format!("cannot read {what}"))?;
+        Ok(bytes)
+    }
+}
+
+/// The file header, after the identification bytes (`e_ident`) have shown the file to be ELF
+/// of a known class (`EI_CLASS`) and byte order (`EI_DATA`); a file of another kind is named.
+fn read_header<R: ReadAt + ?Sized>(file: &Bounded<R>) -> anyhow::Result<Header> {
+    ensure!(file.size > 0, "is empty, not an ELF executable");
+    let start = file.read(0, file.size.min(64), "the ELF header")?;
+    if start.len() < ELFMAG.len() && ELFMAG.starts_with(&start) {
+        bail!("is truncated: it ends inside the ELF magic number");
+    }
+    if !start.starts_with(ELFMAG) {
+        bail!("{}", describe_non_elf(&start));
+    }
+    let header_size = match start.get(EI_CLASS) {
+        Some(&ELFCLASS64) => Header::size(Ctx::new(Container::Big, Endian::Little)),
+        Some(&ELFCLASS32) => Header::size(Ctx::new(Container::Little, Endian::Little)),
+        Some(other) => bail!("has an invalid ELF class {other} in `e_ident[EI_CLASS]`"),
+        None => bail!("is truncated: it ends inside the ELF identification bytes"),
+    };
+    match start.get(EI_DATA) {
+        Some(&ELFDATA2LSB | &ELFDATA2MSB) => {}
+        Some(other) => bail!("has an invalid byte order {other} in `e_ident[EI_DATA]`"),
+        None => bail!("is truncated: it ends inside the ELF identification bytes"),
+    }
+    ensure!(
+        start.len() >= header_size,
+        "is truncated: the ELF header needs {header_size} bytes but the file has {}",
+        file.size
+    );
+    goblin::elf::Elf::parse_header(&start)
+        .map_err(|error| anyhow::anyhow!("has a malformed ELF header ({error})"))
+}
+
+/// The program header table, at `e_phoff`, `e_phnum` entries of `e_phentsize` bytes. Each
+/// segment's bytes (`p_offset`, `p_filesz`) must be in the file, or the kernel cannot map it.
+///
+/// FIXME: take the count from section 0's `sh_info` when `e_phnum` is `PN_XNUM` (0xffff), if a
+/// file with that many segments ever needs checking.
+fn read_program_headers<R: ReadAt + ?Sized>(
+    file: &Bounded<R>,
+    header: &Header,
+    ctx: Ctx,
+) -> anyhow::Result<Vec<ProgramHeader>> {
+    if header.e_phnum == 0 {
+        return Ok(Vec::new());
+    }
+    let entry_size = ProgramHeader::size(ctx);
+    ensure!(
+        usize::from(header.e_phentsize) == entry_size,
+        "has program header entries of {} bytes (`e_phentsize`) where {entry_size} are expected",
+        header.e_phentsize
+    );
+    let count = usize::from(header.e_phnum);
+    let len = (count * entry_size) as u64;
+    let table = file.read(header.e_phoff, len, "the program header table")?;
+    let program_headers = ProgramHeader::parse(&table, 0, count, ctx)
+        .map_err(|error| anyhow::anyhow!("has a malformed program header table ({error})"))?;
+
+    for segment in &program_headers {
+        let end = segment.p_offset.checked_add(segment.p_filesz);
+        ensure!(
+            segment.p_filesz == 0 || end.is_some_and(|end| end <= file.size),
+            "is truncated: its {} segment (bytes {}..{}) runs past the end of the file ({} bytes)",
+            pt_to_str(segment.p_type),
+            segment.p_offset,
+            u128::from(segment.p_offset) + u128::from(segment.p_filesz),
+            file.size
+        );
+    }
+    Ok(program_headers)
+}
+
+/// The section header table, at `e_shoff`, `e_shnum` entries of `e_shentsize` bytes (or, when
+/// `e_shnum` is 0, as many as section 0's `sh_size` says). Stripped files may have none.
+fn read_section_headers<R: ReadAt + ?Sized>(
+    file: &Bounded<R>,
+    header: &Header,
+    ctx: Ctx,
+) -> anyhow::Result<Vec<SectionHeader>> {
+    if header.e_shoff == 0 {
+        return Ok(Vec::new());
+    }
+    let entry_size = SectionHeader::size(ctx) as u64;
+    ensure!(
+        u64::from(header.e_shentsize) == entry_size,
+        "has section header entries of {} bytes (`e_shentsize`) where {entry_size} are expected",
+        header.e_shentsize
+    );
+    let malformed = |error| anyhow::anyhow!("has a malformed section header table ({error})");
+
+    let count = match header.e_shnum {
+        0 => {
+            let first = file.read(header.e_shoff, entry_size, "the section header table")?;
+            SectionHeader::parse_from(&first, 0, 1, ctx).map_err(malformed)?[0].sh_size
+        }
+        count => u64::from(count),
+    };
+    ensure!(
+        (1..=MAX_SECTION_HEADERS).contains(&count),
+        "claims {count} section headers; this inspector reads between 1 and {MAX_SECTION_HEADERS}"
+    );
+    let table = file.read(header.e_shoff, count * entry_size, "the section header table")?;
+    SectionHeader::parse_from(&table, 0, count as usize, ctx).map_err(malformed)
+}
+
+/// The path in the `PT_INTERP` segment: the interpreter the kernel starts instead of the
+/// program, to load it and its libraries.
+fn read_interpreter<R: ReadAt + ?Sized>(
+    file: &Bounded<R>,
+    program_headers: &[ProgramHeader],
+) -> anyhow::Result<Option<String>> {
+    let Some(segment) = program_headers.iter().find(|segment| segment.p_type == PT_INTERP) else {
+        return Ok(None);
+    };
+    ensure!(
+        segment.p_filesz <= MAX_INTERPRETER,
+        "has a PT_INTERP segment of {} bytes, longer than any path",
+        segment.p_filesz
+    );
+    let path = file.read(segment.p_offset, segment.p_filesz, "the PT_INTERP segment")?;
+    Ok(Some(until_nul(&path).unwrap_or_else(|| String::from_utf8_lossy(&path).into_owned())))
+}
+
+/// The entries of the `PT_DYNAMIC` segment, the loader's instructions, up to `DT_NULL`.
+fn read_dynamic<R: ReadAt + ?Sized>(
+    file: &Bounded<R>,
+    program_headers: &[ProgramHeader],
+    ctx: Ctx,
+) -> anyhow::Result<Vec<Dyn>> {
+    let Some(segment) = program_headers.iter().find(|segment| segment.p_type == PT_DYNAMIC) else {
+        return Ok(Vec::new());
+    };
+    ensure!(
+        segment.p_filesz <= MAX_DYNAMIC,
+        "has a PT_DYNAMIC segment of {} bytes, more than {MAX_DYNAMIC}",
+        segment.p_filesz
+    );
+    let bytes = file.read(segment.p_offset, segment.p_filesz, "the PT_DYNAMIC segment")?;
+
+    // goblin's parser finds the segment through a program header, so it gets one that
+    // describes `bytes` alone.
+    let alone = ProgramHeader {
+        p_type: PT_DYNAMIC,
+        p_filesz: segment.p_filesz,
+        ..ProgramHeader::default()
+    };
+    let dynamic = Dynamic::parse(&bytes, &[alone], ctx)
+        .map_err(|error| anyhow::anyhow!("has a malformed PT_DYNAMIC segment ({error})"))?;
+    Ok(dynamic.map_or_else(Vec::new, |dynamic| dynamic.dyns))
+}
+
+/// The names in the `DT_NEEDED` entries: offsets into the string table that `DT_STRTAB` (an
+/// address, which the `PT_LOAD` segments map to the file) and `DT_STRSZ` locate.
+fn read_needed_libraries<R: ReadAt + ?Sized>(
+    file: &Bounded<R>,
+    program_headers: &[ProgramHeader],
+    dynamic: &[Dyn],
+) -> anyhow::Result<Vec<String>> {
+    let value = |tag| dynamic.iter().find(|entry| entry.d_tag == tag).map(|entry| entry.d_val);
+    let mut needed_libraries = Vec::new();
+    for entry in dynamic.iter().filter(|entry| entry.d_tag == DT_NEEDED) {
+        let (Some(strtab), Some(strsz)) = (value(DT_STRTAB), value(DT_STRSZ)) else {
+            bail!("has DT_NEEDED entries but no DT_STRTAB and DT_STRSZ to name them");
+        };
+        let Some(strtab_offset) = file_offset(program_headers, strtab) else {
+            bail!("has a DT_STRTAB address {strtab:#x} that no PT_LOAD segment maps from the file");
+        };
+        ensure!(
+            entry.d_val < strsz,
+            "has a DT_NEEDED name at {} past the end of its string table ({strsz} bytes)",
+            entry.d_val
+        );
+        let offset = strtab_offset.saturating_add(entry.d_val);
+        let len = (strsz - entry.d_val).min(file.size.saturating_sub(offset)).min(MAX_LIBRARY_NAME);
+        let bytes = file.read(offset, len, "a DT_NEEDED name")?;
+        let Some(name) = until_nul(&bytes) else {
+            bail!("has a DT_NEEDED name at offset {offset} with no terminating NUL");
+        };
+        needed_libraries.push(name);
+    }
+    Ok(needed_libraries)
+}
+
 /// A name for an `e_machine` value: the Rust architecture name for the machines this project
 /// builds for, goblin's name and the number for any other.
 pub fn machine_name(e_machine: u16) -> String {
@@ -437,30 +490,9 @@ pub fn machine_name(e_machine: u16) -> String {
     }
 }
 
-/// Reads `len` bytes at `offset`, or says that `what` runs past the end of the file.
-fn read<R: ReadAt + ?Sized>(
-    input: &R,
-    size: u64,
-    offset: u64,
-    len: u64,
-    what: &str,
-) -> anyhow::Result<Vec<u8>> {
-    let end = offset.checked_add(len).filter(|&end| end <= size);
-    let Some(end) = end else {
-        bail!(
-            "is truncated: {what} (bytes {offset}..{}) runs past the end of the file ({size} \
-             bytes)",
-            u128::from(offset) + u128::from(len)
-        );
-    };
-    let mut bytes = vec![0; (end - offset) as usize];
-    input.read_exact_at(offset, &mut bytes).with_context(|| format!("cannot read {what}"))?;
-    Ok(bytes)
-}
-
 /// The file offset of the byte that `PT_LOAD` segments map at `address`, if any maps it from
 /// the file (rather than zero-filling it).
-pub fn file_offset(program_headers: &[ProgramHeader], address: u64) -> Option<u64> {
+fn file_offset(program_headers: &[ProgramHeader], address: u64) -> Option<u64> {
     program_headers.iter().filter(|segment| segment.p_type == PT_LOAD).find_map(|segment| {
         let within = address.checked_sub(segment.p_vaddr)?;
         (within < segment.p_filesz).then(|| segment.p_offset.checked_add(within)).flatten()
@@ -474,7 +506,7 @@ fn until_nul(bytes: &[u8]) -> Option<String> {
 }
 
 /// Names what a file that does not start with the ELF magic number is, from its first bytes.
-pub fn describe_non_elf(start: &[u8]) -> String {
+fn describe_non_elf(start: &[u8]) -> String {
     const FIX_PLATFORM: &str =
         "not a Linux ELF executable; build for a `*-unknown-linux-musl` target";
     match start {
@@ -494,12 +526,7 @@ pub fn describe_non_elf(start: &[u8]) -> String {
                 interpreter.trim().escape_debug()
             )
         }
-        _ if start
-            .iter()
-            .all(|&byte| (byte >= 0x20 && byte != 0x7f) || b"\t\n\r".contains(&byte)) =>
-        {
-            "is a text file, not an ELF executable".to_string()
-        }
+        _ if is_text(start) => "is a text file, not an ELF executable".to_string(),
         _ => {
             let magic: Vec<String> =
                 start.iter().take(4).map(|byte| format!("{byte:02x}")).collect();
@@ -510,6 +537,11 @@ pub fn describe_non_elf(start: &[u8]) -> String {
             )
         }
     }
+}
+
+/// Whether `bytes` look like text: no control characters but tabs and line ends.
+fn is_text(bytes: &[u8]) -> bool {
+    bytes.iter().all(|&byte| (byte >= 0x20 && byte != 0x7f) || b"\t\n\r".contains(&byte))
 }
 
 #[cfg(test)]
