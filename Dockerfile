@@ -44,12 +44,21 @@ WORKDIR /src
 COPY . .
 
 # The registry and the compiled dependencies are kept between builds in cache mounts. The
-# target directory lives outside /src because the context's target/vendor is there.
+# target directory lives outside /src because the context's target/vendor is there. That
+# cache is shared by every build on the daemon, from any checkout, and cargo judges the
+# workspace's own crates fresh by their files' mtimes, which COPY keeps: a source older than
+# the last build's output would pass for built. So the sources are touched first, and the
+# workspace always compiles here (this step only runs when the context changed); the
+# dependencies, keyed by their versions, stay cached.
 ARG TARGETARCH
 ARG VENDOR_DIR=
 RUN --mount=type=cache,target=/usr/local/cargo/registry \
     --mount=type=cache,target=/cargo-target,sharing=locked \
     set -eu; \
+    if ! command -v cargo >/dev/null; then \
+        echo "BUILDER_IMAGE has no cargo on PATH: it needs Rust, as in the official image" >&2; \
+        exit 1; \
+    fi; \
     case "$TARGETARCH" in \
         amd64) triple=x86_64-unknown-linux-musl ;; \
         arm64) triple=aarch64-unknown-linux-musl ;; \
@@ -59,6 +68,7 @@ RUN --mount=type=cache,target=/usr/local/cargo/registry \
     if [ ! -d "$(rustc --print sysroot)/lib/rustlib/$triple" ]; then \
         rustup target add "$triple"; \
     fi; \
+    find . -path ./target -prune -o -type f -exec touch {} +; \
     if [ -n "$VENDOR_DIR" ]; then \
         set -- --offline \
             --config 'source.crates-io.replace-with="vendored-sources"' \

@@ -71,13 +71,11 @@ pub(crate) fn run(mut args: Args) -> anyhow::Result<ExitCode> {
 
     // Whether the compiler runs there: its shared libraries and glibc must all be found.
     for tool in ["rustc", "cargo"] {
-        let output = docker.run(
-            &sh,
-            &["--network=none"],
-            &tag,
-            &[tool, "--version"],
-            Duration::from_secs(60),
-        )?;
+        let timeout = Duration::from_secs(60);
+        let output = docker.run(&sh, &["--network=none"], &tag, &[tool, "--version"], timeout)?;
+        let Some(output) = output else {
+            bail!("`{tool} --version` did not finish within a minute in `{tag}`");
+        };
         if !output.status.success() {
             bail!(
                 "`{tool}` does not run in `{tag}` ({}): {}",

@@ -167,7 +167,15 @@ impl Dist<'_> {
         let container = steps.run("run the image locked down", &format!("{arch} container"), || {
             let mut flags = LOCKED_DOWN.to_vec();
             flags.extend(["--platform", &platform]);
-            let output = self.docker.run(sh, &flags, &image_id, &[], RUN_TIMEOUT)?;
+            let client = self.docker.client();
+            let Some(output) = self.docker.run(sh, &flags, &image_id, &[], RUN_TIMEOUT)? else {
+                bail!(
+                    "the image {}: did not exit within {} s, so its container was removed; run \
+                     it by hand (`{client} run --rm {0}`) to see where it hangs",
+                    tags[0],
+                    RUN_TIMEOUT.as_secs()
+                );
+            };
             if !target.is_native() && cannot_emulate(&output) {
                 let reason = format!(
                     "this Docker cannot run {platform} images: no emulator for them is registered \
@@ -248,8 +256,13 @@ fn check_output(output: &Output) -> anyhow::Result<()> {
     let stderr = String::from_utf8_lossy(&output.stderr);
     let stderr = stderr.trim();
     if !output.status.success() {
-        let said = if stderr.is_empty() { String::new() } else { format!(": {stderr}") };
-        bail!("exited with {}{said}", output.status);
+        let said =
+            if stderr.is_empty() { String::new() } else { format!("; its stderr: {stderr}") };
+        let status = match output.status.code() {
+            Some(code) => format!("exited with status {code}"),
+            None => format!("was killed ({})", output.status),
+        };
+        bail!("{status}{said}");
     }
     if output.stdout != EXPECTED_OUTPUT {
         bail!(
@@ -420,7 +433,7 @@ mod tests {
         let error = check_output(&output(3, b"Hello, world!\n", b"hello: disk full\n"))
             .unwrap_err()
             .to_string();
-        assert_eq!(error, "exited with exit status: 3: hello: disk full");
+        assert_eq!(error, "exited with status 3; its stderr: hello: disk full");
     }
 
     #[test]

@@ -71,8 +71,8 @@ impl Docker {
     }
 
     /// Runs `image` (with `args`) in a new container with `flags`, and captures what it
-    /// printed. The container is removed afterwards, also when it does not exit within
-    /// `timeout`, which is an error.
+    /// printed; `None` if it did not exit within `timeout`. The container is removed either
+    /// way.
     pub(crate) fn run(
         &self,
         sh: &Shell,
@@ -80,7 +80,7 @@ impl Docker {
         image: &str,
         args: &[&str],
         timeout: Duration,
-    ) -> anyhow::Result<Output> {
+    ) -> anyhow::Result<Option<Output>> {
         let client = &self.client;
         let container = Container::reserve(self, sh)?;
         let name = &container.name;
@@ -88,15 +88,7 @@ impl Docker {
         eprintln!("$ {run}");
         let mut command = Command::from(run);
         command.stdin(Stdio::null());
-        let output = wait_with_timeout(command, timeout);
-        match output.with_context(|| format!("cannot run `{client}`"))? {
-            Some(output) => Ok(output),
-            None => bail!(
-                "the container of `{image}` did not exit within {} s and was removed; run it by \
-                 hand (`{client} run --rm {image}`) to see where it hangs",
-                timeout.as_secs()
-            ),
-        }
+        wait_with_timeout(command, timeout).with_context(|| format!("cannot run `{client}`"))
     }
 
     /// Copies the file at `path` inside `image` to `destination`, without running the image:
@@ -188,12 +180,12 @@ impl BuildKit<'_> {
         let status = command.status().with_context(|| format!("cannot run `{client}`"))?;
         if !status.success() {
             let text = fs::read_to_string(log).unwrap_or_default();
-            for line in log_tail(&text, 25) {
-                eprintln!("  | {line}");
+            for line in log_tail(&text, 20) {
+                eprintln!("  | {}", shorten(line, 240));
             }
             bail!(
-                "cannot build the image for {platform} ({status}); the end of the build log is \
-                 above, all of it in `{}`{}",
+                "cannot build the image for {platform}; the end of its log is above, all of it \
+                 in `{}`{}",
                 log.display(),
                 build_failure_hint(&text)
             );
@@ -356,6 +348,18 @@ fn log_tail(log: &str, count: usize) -> Vec<&str> {
     lines[lines.len().saturating_sub(count)..].to_vec()
 }
 
+/// `line`, with its middle cut out if it is longer than `limit` characters: BuildKit echoes
+/// each `RUN` command whole, which would fill the screen.
+fn shorten(line: &str, limit: usize) -> String {
+    let chars: Vec<char> = line.chars().collect();
+    if chars.len() <= limit {
+        return line.to_string();
+    }
+    let head: String = chars[..limit / 2].iter().collect();
+    let tail: String = chars[chars.len() - limit / 2..].iter().collect();
+    format!("{head} … {tail}")
+}
+
 /// A hint for the failures with a known cause, to follow the error message.
 fn build_failure_hint(log: &str) -> &'static str {
     let unreachable_base = [
@@ -415,6 +419,12 @@ mod tests {
         let log = "one\n\ntwo\nthree\n   \nfour\n";
         assert_eq!(log_tail(log, 2), ["three", "four"]);
         assert_eq!(log_tail(log, 10), ["one", "two", "three", "four"]);
+    }
+
+    #[test]
+    fn long_lines_lose_their_middle() {
+        assert_eq!(shorten("short", 10), "short");
+        assert_eq!(shorten("0123456789abcdef", 8), "0123 … cdef");
     }
 
     #[test]
