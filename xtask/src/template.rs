@@ -62,7 +62,7 @@ fn rename(sh: &Shell, root: &Path, old: &str, new: &str) -> anyhow::Result<()> {
         let Ok(text) = fs::read_to_string(root.join(&path)) else {
             continue; // not UTF-8: a binary file, with no name to change
         };
-        if let Some(renamed) = rename_text(&text, old, new) {
+        if let Some(renamed) = rename_text(&path, &text, old, new) {
             changes.push((path, renamed));
         }
     }
@@ -104,23 +104,32 @@ fn check_package_name(name: &str) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// `text` with the program's name `old` changed to `new` wherever [`rename_word`] finds it,
-/// and in the upper case of constants too (`GREETER_LOG` becomes `ACME_API_LOG`); `None` if it
-/// names the program nowhere.
-fn rename_text(text: &str, old: &str, new: &str) -> Option<String> {
+/// The file at `path` (relative), `text`, with the program's name `old` changed to `new`
+/// wherever [`rename_word`] finds it, and in the upper case of constants too (`GREETER_LOG`
+/// becomes `ACME_API_LOG`); `None` if it names the program nowhere. In Rust source, the name
+/// in code is an identifier and takes the snake_case form; in strings and comments it stays
+/// as it is.
+fn rename_text(path: &Path, text: &str, old: &str, new: &str) -> Option<String> {
+    let rust = path.extension().is_some_and(|extension| extension == "rs");
+    let code = rust.then(|| rust_code(text));
     let (old_upper, new_upper) = (old.to_uppercase(), new.to_uppercase().replace('-', "_"));
-    match rename_word(text, old, new) {
-        Some(renamed) => Some(rename_word(&renamed, &old_upper, &new_upper).unwrap_or(renamed)),
-        None => rename_word(text, &old_upper, &new_upper),
+    // The upper-case name never holds a hyphen, so where the code is no longer matters.
+    match rename_word(text, old, new, code.as_deref()) {
+        Some(renamed) => {
+            Some(rename_word(&renamed, &old_upper, &new_upper, None).unwrap_or(renamed))
+        }
+        None => rename_word(text, &old_upper, &new_upper, None),
     }
 }
 
 /// `text` with each `old` that stands as a name of its own replaced by `new`, or `None` if it
-/// has none. With `greeter` renamed to `acme-api`: `greeter/`, `"greeter"` and
-/// `greeter:latest` take the name as it is; a part of a snake_case identifier takes it with
-/// underscores, so `build_greeter` becomes `build_acme_api`, except after `CARGO_BIN_EXE_`,
-/// where Cargo spells the binary's name as it is. `greeters`, `regreeter` and `GREETER` stay.
-fn rename_word(text: &str, old: &str, new: &str) -> Option<String> {
+/// has none; `code`, for Rust source, tells byte by byte where `text` is code. With `greeter`
+/// renamed to `acme-api`: `greeter/`, `"greeter"` and `greeter:latest` take the name as it
+/// is. Where the name is (part of) an identifier it takes underscores: in code, next to an `_`
+/// (`build_greeter` becomes `build_acme_api`), and as an inline format argument
+/// (`"{greeter}"`); except right after `CARGO_BIN_EXE_`, where Cargo spells the binary's name
+/// as it is. `greeters`, `regreeter` and `GREETER` stay.
+fn rename_word(text: &str, old: &str, new: &str, code: Option<&[bool]>) -> Option<String> {
     let snake_case = new.replace('-', "_");
     let mut renamed = String::with_capacity(text.len());
     let mut rest = 0; // where the text not yet copied to `renamed` starts
@@ -132,10 +141,13 @@ fn rename_word(text: &str, old: &str, new: &str) -> Option<String> {
         {
             continue;
         }
-        let in_identifier = before == Some(b'_') || after == Some(b'_');
+        let in_code = code.is_some_and(|code| code[start]);
+        let format_argument =
+            code.is_some() && before == Some(b'{') && matches!(after, Some(b'}' | b':'));
+        let identifier = in_code || format_argument || before == Some(b'_') || after == Some(b'_');
         let binary_variable = text[..start].ends_with("CARGO_BIN_EXE_");
         renamed.push_str(&text[rest..start]);
-        renamed.push_str(if in_identifier && !binary_variable { &snake_case } else { new });
+        renamed.push_str(if identifier && !binary_variable { &snake_case } else { new });
         rest = end;
     }
     if rest == 0 {
@@ -143,6 +155,98 @@ fn rename_word(text: &str, old: &str, new: &str) -> Option<String> {
     }
     renamed.push_str(&text[rest..]);
     Some(renamed)
+}
+
+/// For each byte of the Rust source `source`: whether it is code, rather than part of a
+/// comment, a string literal (plain, byte, C, raw) or a character literal. Enough of Rust's
+/// lexer to tell an identifier from the same word in prose; it never fails, so source that
+/// does not compile just gets a rougher answer.
+fn rust_code(source: &str) -> Vec<bool> {
+    let bytes = source.as_bytes();
+    let mut code = vec![true; bytes.len()];
+    let mut index = 0;
+    while index < bytes.len() {
+        let literal_end = match (bytes[index], bytes.get(index + 1)) {
+            (b'/', Some(b'/')) => {
+                Some(source[index..].find('\n').map_or(bytes.len(), |n| index + n))
+            }
+            (b'/', Some(b'*')) => Some(block_comment_end(bytes, index)),
+            (b'"', _) => Some(string_end(bytes, index + 1)),
+            (b'r', Some(b'"' | b'#')) if raw_string_prefix(bytes, index) => {
+                raw_string_end(bytes, index + 1)
+            }
+            (b'\'', _) => char_literal_end(source, index),
+            _ => None,
+        };
+        match literal_end {
+            Some(end) => {
+                code[index..end].fill(false);
+                index = end;
+            }
+            None => index += 1,
+        }
+    }
+    code
+}
+
+/// Where the `/* … */` comment starting at `start` ends; they nest.
+fn block_comment_end(bytes: &[u8], start: usize) -> usize {
+    let (mut depth, mut index) = (0, start);
+    while index < bytes.len() {
+        match (bytes[index], bytes.get(index + 1)) {
+            (b'/', Some(b'*')) => (depth, index) = (depth + 1, index + 2),
+            (b'*', Some(b'/')) if depth == 1 => return index + 2,
+            (b'*', Some(b'/')) => (depth, index) = (depth - 1, index + 2),
+            _ => index += 1,
+        }
+    }
+    bytes.len()
+}
+
+/// Where the string whose contents start at `start` ends, past its closing quote.
+fn string_end(bytes: &[u8], start: usize) -> usize {
+    let mut index = start;
+    while index < bytes.len() {
+        match bytes[index] {
+            b'\\' => index += 2,
+            b'"' => return index + 1,
+            _ => index += 1,
+        }
+    }
+    bytes.len()
+}
+
+/// Whether the `r` at `index` starts a raw string (`r"`, `br#"`, `cr"`) rather than ending
+/// an identifier or starting a raw identifier (`r#type`).
+fn raw_string_prefix(bytes: &[u8], index: usize) -> bool {
+    let is_identifier = |b: &u8| b.is_ascii_alphanumeric() || *b == b'_';
+    let word_start = bytes[..index].iter().rposition(|b| !is_identifier(b)).map_or(0, |n| n + 1);
+    let hashes = bytes[index + 1..].iter().take_while(|&&b| b == b'#').count();
+    matches!(&bytes[word_start..index], b"" | b"b" | b"c")
+        && bytes.get(index + 1 + hashes) == Some(&b'"')
+}
+
+/// Where the raw string whose hashes (or quote) start at `start` ends, or `None` if it is not
+/// one after all.
+fn raw_string_end(bytes: &[u8], start: usize) -> Option<usize> {
+    let hashes = bytes[start..].iter().take_while(|&&b| b == b'#').count();
+    let contents = start + hashes + 1;
+    let closing: Vec<u8> = std::iter::once(b'"').chain(std::iter::repeat_n(b'#', hashes)).collect();
+    let end = bytes[contents..].windows(closing.len()).position(|window| window == closing);
+    Some(end.map_or(bytes.len(), |n| contents + n + closing.len()))
+}
+
+/// Where the character literal starting at the quote at `start` ends, or `None` if the quote
+/// starts a lifetime or a label (`'a`, `'static`).
+fn char_literal_end(source: &str, start: usize) -> Option<usize> {
+    let bytes = source.as_bytes();
+    if bytes.get(start + 1) == Some(&b'\\') {
+        let closing = bytes[start + 2..].iter().skip(1).position(|&b| b == b'\'')?;
+        return Some(start + 3 + closing + 1);
+    }
+    let character = source[start + 1..].chars().next()?;
+    let closing = start + 1 + character.len_utf8();
+    (bytes.get(closing) == Some(&b'\'')).then_some(closing + 1)
 }
 
 /// The project's own files, relative to `root` and sorted. In a Git work tree these are the
@@ -235,7 +339,7 @@ pub(crate) fn check(sh: &Shell) -> anyhow::Result<()> {
     let mut leftovers = Vec::new();
     for path in project_files(sh, &project)? {
         let text = fs::read_to_string(project.join(&path)).unwrap_or_default();
-        if rename_text(&text, PACKAGE, GENERATED).is_some() {
+        if rename_text(&path, &text, PACKAGE, GENERATED).is_some() {
             leftovers.push(path.display().to_string());
         }
     }
@@ -269,49 +373,84 @@ pub(crate) fn check(sh: &Shell) -> anyhow::Result<()> {
 mod tests {
     use super::*;
 
+    /// `rename_text` for a file that is not Rust source.
+    fn in_text(text: &str, old: &str, new: &str) -> Option<String> {
+        rename_text(Path::new("notes.md"), text, old, new)
+    }
+
+    /// `rename_text` for a Rust source file.
+    fn in_rust(text: &str, old: &str, new: &str) -> Option<String> {
+        rename_text(Path::new("src/main.rs"), text, old, new)
+    }
+
     #[test]
     fn names_of_their_own_take_the_new_name() {
         let manifest = "[package]\nname = \"greeter\"\n";
         assert_eq!(
-            rename_word(manifest, "greeter", "acme-api").unwrap(),
+            in_text(manifest, "greeter", "acme-api").unwrap(),
             "[package]\nname = \"acme-api\"\n"
         );
         let dockerfile = "COPY greeter /greeter\nENTRYPOINT [\"/greeter\"]";
+        assert_eq!(in_text(dockerfile, "greeter", "x").unwrap(), "COPY x /x\nENTRYPOINT [\"/x\"]");
+        let prose = "greeter/src, greeter:latest, greeter-x86_64, {greeter}.";
         assert_eq!(
-            rename_word(dockerfile, "greeter", "x").unwrap(),
-            "COPY x /x\nENTRYPOINT [\"/x\"]"
+            in_text(prose, "greeter", "acme-api").unwrap(),
+            "acme-api/src, acme-api:latest, acme-api-x86_64, {acme-api}."
         );
-        let prose = "greeter/src, greeter:latest, greeter-x86_64.";
-        assert_eq!(
-            rename_word(prose, "greeter", "acme").unwrap(),
-            "acme/src, acme:latest, acme-x86_64."
-        );
-        assert_eq!(rename_word("greeters regreeter Greeter GREETER", "greeter", "x"), None);
-        assert_eq!(rename_word("", "greeter", "x"), None);
+        assert_eq!(in_text("greeters regreeter Greeter", "greeter", "x"), None);
+        assert_eq!(in_text("", "greeter", "x"), None);
     }
 
     #[test]
     fn identifiers_take_the_name_in_snake_case_but_cargo_variables_do_not() {
-        let test = "fn build_greeter() { greeter_dir(); greeter_x; }";
+        let test = "build_greeter(); greeter_dir; GREETER";
         assert_eq!(
-            rename_word(test, "greeter", "acme-api").unwrap(),
-            "fn build_acme_api() { acme_api_dir(); acme_api_x; }"
+            in_text(test, "greeter", "acme-api").unwrap(),
+            "build_acme_api(); acme_api_dir; ACME_API"
         );
         assert_eq!(
-            rename_word("env!(\"CARGO_BIN_EXE_greeter\")", "greeter", "acme-api").unwrap(),
-            "env!(\"CARGO_BIN_EXE_acme-api\")"
+            in_rust(
+                "const GREETER: &str = env!(\"CARGO_BIN_EXE_greeter\");",
+                "greeter",
+                "acme-api"
+            )
+            .unwrap(),
+            "const ACME_API: &str = env!(\"CARGO_BIN_EXE_acme-api\");"
         );
+        assert_eq!(in_text("GREETER_LOG", "greeter", "web").unwrap(), "WEB_LOG");
     }
 
     #[test]
-    fn constants_take_the_name_in_upper_case() {
-        let test = "const GREETER: &str = env!(\"CARGO_BIN_EXE_greeter\");\nGreeter";
-        assert_eq!(
-            rename_text(test, "greeter", "acme-api").unwrap(),
-            "const ACME_API: &str = env!(\"CARGO_BIN_EXE_acme-api\");\nGreeter"
-        );
-        assert_eq!(rename_text("GREETER_LOG", "greeter", "web").unwrap(), "WEB_LOG");
-        assert_eq!(rename_text("Greeter, Greeters", "greeter", "web"), None);
+    fn in_rust_code_the_name_is_an_identifier_and_in_strings_and_comments_prose() {
+        let source = "\
+/// Runs `greeter`.
+fn run(greeter: &Path) { // the greeter binary
+    let name = \"greeter: \\\"greeter\\\"\";
+    let quote = b'\"'; let lifetime: &'static str = greeter;
+    println!(\"{greeter} {greeter:?}\", r#\"greeter\"#); /* greeter /* greeter */ */ greeter.x
+}";
+        let expected = "\
+/// Runs `acme-api`.
+fn run(acme_api: &Path) { // the acme-api binary
+    let name = \"acme-api: \\\"acme-api\\\"\";
+    let quote = b'\"'; let lifetime: &'static str = acme_api;
+    println!(\"{acme_api} {acme_api:?}\", r#\"acme-api\"#); /* acme-api /* acme-api */ */ acme_api.x
+}";
+        assert_eq!(in_rust(source, "greeter", "acme-api").unwrap(), expected);
+    }
+
+    #[test]
+    fn literals_and_comments_are_not_code() {
+        let code = |source: &str| -> String {
+            let mask = rust_code(source);
+            source.char_indices().map(|(at, c)| if mask[at] { c } else { '.' }).collect()
+        };
+        assert_eq!(code("a \"b\\\"c\" d"), "a ...... d");
+        assert_eq!(code("a br##\"b\"#c\"## d"), "a b........... d");
+        assert_eq!(code("r#type r"), "r#type r");
+        assert_eq!(code("a '\\'' 'b' '\\u{e9}' 'c: &'d e"), "a .... ... ........ 'c: &'d e");
+        assert_eq!(code("a /* b /* c */ d */ e // f\ng"), "a ................. e ....\ng");
+        assert_eq!(code("a \"unterminated"), "a .............");
     }
 
     #[test]
