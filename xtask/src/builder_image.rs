@@ -35,10 +35,6 @@ pub(crate) fn run(mut args: Args) -> anyhow::Result<ExitCode> {
     let toolchain = Toolchain::local(&sh)?;
     let tag = tag.unwrap_or_else(|| default_tag(&toolchain.release));
 
-    // The tools first, so that a missing one fails in a second rather than after debootstrap.
-    if cmd!(sh, "debootstrap --version").quiet().ignore_stdout().output().is_err() {
-        bail!("`debootstrap` is not installed; install it with `apt-get install debootstrap`");
-    }
     let docker = Docker::connect(&sh)?;
 
     // Both musl standard libraries go into the image, so that it builds either architecture.
@@ -179,6 +175,9 @@ fn debian_root(sh: &Shell) -> anyhow::Result<PathBuf> {
     if fs::read_to_string(&stamp).is_ok_and(|done| done == wanted) && rootfs.is_dir() {
         eprintln!("xtask: builder-image: reusing {}", rootfs.display());
         return Ok(rootfs);
+    }
+    if cmd!(sh, "debootstrap --version").quiet().ignore_stdout().output().is_err() {
+        bail!("`debootstrap` is not installed; install it with `apt-get install debootstrap`");
     }
 
     // A root left by an interrupted run is ours to remove, unless something is still

@@ -477,6 +477,30 @@ mod tests {
         assert_eq!(report_field(report, "RELRO:"), None);
     }
 
+    /// The Dockerfile and `.dockerignore` agree with this file and rust-toolchain.toml.
+    #[test]
+    fn the_dockerfile_builds_what_dist_checks() {
+        let root = project_root();
+        let file = |name: &str| fs::read_to_string(root.join(name)).unwrap();
+        let dockerfile = file("Dockerfile");
+
+        // Both builds use one compiler release, which is what makes them byte-identical.
+        let toolchain = file("rust-toolchain.toml");
+        let channel = toolchain.lines().find_map(|line| line.strip_prefix("channel = ")).unwrap();
+        let channel = channel.trim_matches('"');
+        assert!(dockerfile.contains(&format!("ARG BUILDER_IMAGE=rust:{channel}-alpine\n")));
+
+        // The binary is where dist copies it from, and runs as a numeric non-root user.
+        assert!(dockerfile.contains(&format!("--package {PACKAGE} ")), "{dockerfile}");
+        assert!(dockerfile.contains(&format!("ENTRYPOINT [\"/{PACKAGE}\"]\n")), "{dockerfile}");
+        let user = dockerfile.lines().find_map(|line| line.strip_prefix("USER ")).unwrap();
+        check_user(user).unwrap();
+
+        // The vendored crates get into the build context, past the allowlist.
+        let dockerignore = file(".dockerignore");
+        assert!(dockerignore.lines().any(|line| line == format!("!{VENDOR_DIR}/")));
+    }
+
     #[test]
     fn thousands_are_separated() {
         assert_eq!(thousands(373048), "373,048");
