@@ -15,7 +15,7 @@ use xshell::{Shell, cmd};
 
 use crate::args::Args;
 use crate::docker::{BuildKit, Docker, ImageBuild};
-use crate::target::{self, Target};
+use crate::target::Target;
 use crate::{PACKAGE, build, project_root, scratch, verify};
 
 /// What `hello` prints; anything else, even one byte, fails the run.
@@ -36,7 +36,11 @@ const LOCKED_DOWN: [&str; 3] = ["--network=none", "--read-only", "--cap-drop=ALL
 pub(crate) fn run(mut args: Args) -> anyhow::Result<ExitCode> {
     let targets = match args.value("--target")? {
         Some(all) if all == "all" => Target::ALL.to_vec(),
-        other => vec![target::from_option(other)?],
+        Some(name) => match Target::parse(&name) {
+            Ok(target) => vec![target],
+            Err(error) => bail!("{error}, or `all`"),
+        },
+        None => vec![Target::DEFAULT],
     };
     let builder_image = match args.value("--builder-image")? {
         Some(image) => Some(image),
@@ -164,34 +168,10 @@ impl Dist<'_> {
         check_user(&user).with_context(|| format!("the image {}", tags[0]))?;
 
         // The image, run locked down.
-        let container = steps.run("run the image locked down", &format!("{arch} container"), || {
-            let mut flags = LOCKED_DOWN.to_vec();
-            flags.extend(["--platform", &platform]);
-            let client = self.docker.client();
-            let Some(output) = self.docker.run(sh, &flags, &image_id, &[], RUN_TIMEOUT)? else {
-                bail!(
-                    "the image {}: did not exit within {} s, so its container was removed; run \
-                     it by hand (`{client} run --rm {0}`) to see where it hangs",
-                    tags[0],
-                    RUN_TIMEOUT.as_secs()
-                );
-            };
-            if !target.is_native() && cannot_emulate(&output) {
-                let reason = format!(
-                    "this Docker cannot run {platform} images: no emulator for them is registered \
-                     with binfmt_misc (on Debian: `apt-get install qemu-user-static`, or \
-                     `docker run --privileged --rm tonistiigi/binfmt --install {}`)",
-                    target.docker_arch()
-                );
-                if env::var("CI").is_ok_and(|ci| ci == "true") {
-                    bail!("{reason}; CI must run every image");
-                }
-                eprintln!("xtask: dist: not run: {reason}");
-                return Ok(Ran::Skipped(reason));
-            }
-            check_output(&output).with_context(|| format!("the image {}", tags[0]))?;
-            Ok(Ran::Passed)
-        })?;
+        let container =
+            steps.run("run the image locked down", &format!("{arch} container"), || {
+                self.run_image(target, &image_id, &tags[0])
+            })?;
 
         // The binary that shipped in the image, checked like the host's and compared with it.
         let from_image =
@@ -208,25 +188,15 @@ impl Dist<'_> {
             },
         )?;
 
-        // The artifacts: the binary, its checksum in `sha256sum --check` format, the image id.
-        let dist_dir = self.root.join("target/dist");
-        let name = format!("{PACKAGE}-{triple}");
-        let shipped = dist_dir.join(&name);
-        sh.create_dir(&dist_dir)?;
-        sh.copy_file(&binary, &shipped)?;
-        let sha256 = {
-            let _dir = sh.push_dir(&dist_dir);
-            cmd!(sh, "sha256sum {name}").quiet().read().context("cannot run `sha256sum`")?
-        };
-        sh.write_file(dist_dir.join(format!("{name}.sha256")), format!("{sha256}\n"))?;
-        sh.write_file(dist_dir.join(format!("{name}.image-id")), format!("{image_id}\n"))?;
+        // The artifacts, for a release page or a later `docker push`.
+        let (shipped, sha256) = self.write_artifacts(target, &binary, &image_id)?;
 
         Ok(Release {
             target,
             binary_size: read(&shipped)?.len() as u64,
-            binary: shipped,
+            binary: shipped.strip_prefix(self.root).unwrap_or(&shipped).to_path_buf(),
             kind: report_field(&report, "kind:").unwrap_or("static executable").to_string(),
-            sha256: sha256.split_whitespace().next().unwrap_or_default().to_string(),
+            sha256,
             tags,
             image_id,
             image_extra: image_size.saturating_sub(binary_in_image),
@@ -235,6 +205,61 @@ impl Dist<'_> {
             container,
             difference,
         })
+    }
+
+    /// Runs the image locked down and checks what it printed. An image this machine cannot
+    /// execute (no emulator registered for its architecture) is skipped, except in CI.
+    fn run_image(&self, target: Target, image_id: &str, tag: &str) -> anyhow::Result<Ran> {
+        let platform = target.docker_platform();
+        let mut flags = LOCKED_DOWN.to_vec();
+        flags.extend(["--platform", &platform]);
+        let client = self.docker.client();
+        let Some(output) = self.docker.run(self.sh, &flags, image_id, &[], RUN_TIMEOUT)? else {
+            bail!(
+                "the image {tag}: did not exit within {} s, so its container was removed; run it \
+                 by hand (`{client} run --rm {tag}`) to see where it hangs",
+                RUN_TIMEOUT.as_secs()
+            );
+        };
+        if !target.is_native() && cannot_emulate(&output) {
+            let reason = format!(
+                "this Docker cannot run {platform} images: no emulator for them is registered with \
+                 binfmt_misc (on Debian: `apt-get install qemu-user-static`, or `docker run \
+                 --privileged --rm tonistiigi/binfmt --install {}`)",
+                target.docker_arch()
+            );
+            if env::var("CI").is_ok_and(|ci| ci == "true") {
+                bail!("{reason}; CI must run every image");
+            }
+            eprintln!("xtask: dist: not run: {reason}");
+            return Ok(Ran::Skipped(reason));
+        }
+        check_output(&output).with_context(|| format!("the image {tag}"))?;
+        Ok(Ran::Passed)
+    }
+
+    /// Writes target/dist/hello-TRIPLE, its checksum in `sha256sum --check` format and the
+    /// image id; returns the binary's path there and its SHA-256.
+    fn write_artifacts(
+        &self,
+        target: Target,
+        binary: &Path,
+        image_id: &str,
+    ) -> anyhow::Result<(PathBuf, String)> {
+        let sh = self.sh;
+        let dist_dir = self.root.join("target/dist");
+        let name = format!("{PACKAGE}-{}", target.triple());
+        let shipped = dist_dir.join(&name);
+        sh.create_dir(&dist_dir)?;
+        sh.copy_file(binary, &shipped)?;
+        let line = {
+            let _dir = sh.push_dir(&dist_dir);
+            cmd!(sh, "sha256sum {name}").quiet().read().context("cannot run `sha256sum`")?
+        };
+        sh.write_file(dist_dir.join(format!("{name}.sha256")), format!("{line}\n"))?;
+        sh.write_file(dist_dir.join(format!("{name}.image-id")), format!("{image_id}\n"))?;
+        let sha256 = line.split_whitespace().next().unwrap_or_default().to_string();
+        Ok((shipped, sha256))
     }
 }
 
@@ -369,16 +394,20 @@ fn summary(releases: &[Release], steps: &Steps) -> String {
         );
         let ran = match container {
             Ran::Passed => format!(
-                "in an empty root, and in the image as uid {user} with no network, a read-only root and no capabilities: {:?}",
+                "in an empty root, and in the image as user {user} with no network, a read-only root and no capabilities: {:?}",
                 String::from_utf8_lossy(EXPECTED_OUTPUT)
             ),
             Ran::Skipped(reason) => format!("in an empty root; the image was not run: {reason}"),
         };
         let _ = writeln!(text, "  ran        {ran}");
         let same = match difference {
-            None => "the image's binary is byte-identical to the host build".to_string(),
+            None => "the image's binary is byte-identical to the host build: one compiler \
+                     release, one set of flags, and cargo passes workspace paths relative"
+                .to_string(),
             Some(offset) => format!(
-                "the image's binary differs from the host build from byte {offset}; the one in target/dist is the host build"
+                "the image's binary differs from the host build from byte {offset} (another \
+                 compiler release or other flags in the builder image?); target/dist has the \
+                 host build"
             ),
         };
         let _ = writeln!(text, "  rebuilt    {same}");
