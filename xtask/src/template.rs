@@ -2,8 +2,9 @@
 //!
 //! No file holds a placeholder: everything builds and ships here as it is. Instead
 //! `cargo generate` runs the hook in `.cargo-generate/`, which calls `cargo xtask rename NAME`:
-//! the program's name, as a word, becomes NAME in every file, and its directory is renamed.
-//! A fork that does not use cargo-generate runs the same task by hand.
+//! wherever a file names the program, it becomes NAME (`name_with_underscores` where Rust
+//! needs an identifier), and the package's directory is renamed. A fork that does not use
+//! cargo-generate runs the same task by hand.
 //!
 //! [`check`] generates a project from this checkout and runs that project's own checks, so a
 //! change that would break generated projects fails here first.
@@ -59,7 +60,9 @@ fn rename(sh: &Shell, root: &Path, old: &str, new: &str) -> anyhow::Result<()> {
     // before it has half happened.
     let mut changes = Vec::new();
     for path in project_files(sh, root)? {
-        let Ok(text) = fs::read_to_string(root.join(&path)) else {
+        let bytes = fs::read(root.join(&path))
+            .with_context(|| format!("cannot read `{}`; nothing was renamed", path.display()))?;
+        let Ok(text) = String::from_utf8(bytes) else {
             continue; // not UTF-8: a binary file, with no name to change
         };
         if let Some(renamed) = rename_text(&path, &text, old, new) {
@@ -79,10 +82,13 @@ fn rename(sh: &Shell, root: &Path, old: &str, new: &str) -> anyhow::Result<()> {
     // Cargo.lock lists packages sorted by name, so the new name may belong elsewhere, and the
     // first cargo command would move it, leaving a fresh project with a changed file. Let
     // cargo move it now; every other entry stays pinned as it was.
-    sh.change_dir(root);
+    let _dir = sh.push_dir(root);
     cmd!(sh, "cargo update --workspace --offline")
         .run()
         .context("cannot update Cargo.lock for the new name; run `cargo update --workspace`")?;
+
+    // A longer or shorter name moves where rustfmt breaks lines.
+    cmd!(sh, "cargo fmt --all").run().context("cannot format the renamed code; run `cargo fmt`")?;
     Ok(())
 }
 
@@ -293,8 +299,9 @@ fn walk_files(root: &Path) -> anyhow::Result<Vec<PathBuf>> {
 }
 
 /// Generates a project named [`GENERATED`] from this checkout with cargo-generate, under
-/// `target/template/`, and runs its checks there: a release build and the tests with the
-/// lockfile as shipped, `verify` on its binary, and `dist` in the builder image.
+/// `target/template/`, and runs its checks there: formatting, a release build and the tests
+/// with the lockfile as shipped, `verify` on its binary, `dist` in the builder image, and the
+/// linters on its renamed workflows and scripts.
 pub(crate) fn check(sh: &Shell) -> anyhow::Result<()> {
     let root = project_root();
     if !root.join(TEMPLATE_CONFIG).is_file() {
@@ -355,15 +362,28 @@ pub(crate) fn check(sh: &Shell) -> anyhow::Result<()> {
     // the binaries under the project root.
     let _dir = sh.push_dir(&project);
     let _target_dir = sh.push_env("CARGO_TARGET_DIR", project.join("target"));
-    cmd!(sh, "cargo build --release --locked").run().context("the generated project's build")?;
-    cmd!(sh, "cargo test --locked").run().context("the generated project's tests")?;
     let binary = Target::DEFAULT.release_binary(&project, GENERATED);
-    cmd!(sh, "cargo xtask verify {binary}").run().context("the generated project's verify")?;
+    // The builder image made for this checkout (`.ci/setup` names it in BUILDER_IMAGE) builds
+    // the generated project's image too; without one, dist uses the Dockerfile's default.
     let builder_image = sh.var("BUILDER_IMAGE").ok().map(|image| ["--builder-image".into(), image]);
     let builder_image = builder_image.iter().flatten();
-    cmd!(sh, "cargo xtask dist {builder_image...}")
-        .run()
-        .context("the generated project's dist")?;
+    let checks = [
+        cmd!(sh, "cargo fmt --all --check"),
+        cmd!(sh, "cargo build --release --locked"),
+        cmd!(sh, "cargo test --locked"),
+        cmd!(sh, "cargo xtask verify {binary}"),
+        cmd!(sh, "cargo xtask dist {builder_image...}"),
+        cmd!(sh, "cargo xtask lint"),
+    ];
+    for check in checks {
+        check.run().with_context(|| {
+            format!(
+                "`{GENERATED}`, generated from this checkout into `{}`, fails its own checks; \
+                 the change breaks projects made from the template",
+                project.display()
+            )
+        })?;
+    }
 
     eprintln!("template: `{GENERATED}` generated from this checkout passes its checks");
     Ok(())
