@@ -114,8 +114,8 @@ impl Inputs {
         Ok(inputs)
     }
 
-    /// Files the project's own tree has, in order; `first_line` tells a script without a
-    /// `.sh` name by its `#!` line.
+    /// Hands one of the project's files to the linter that reads it, if any; `first_line`
+    /// tells a script without a `.sh` name by its `#!` line.
     fn add(&mut self, path: PathBuf, first_line: &str) {
         let name = path.file_name().and_then(OsStr::to_str).unwrap_or_default();
         let in_workflows = path.parent() == Some(Path::new(".github/workflows"));
