@@ -24,7 +24,7 @@ pub(crate) fn run(mut args: Args) -> anyhow::Result<ExitCode> {
 
     let sh = Shell::new()?;
     let root = EmptyRoot::with_binary(&sh, Path::new(&binary), target)?;
-    let status = Command::from(root.command(&sh, &program_args)).status()?;
+    let status = Command::from(root.command(sh.cmd("unshare"), &program_args)).status()?;
 
     // Pass the program's exit status on; a death by signal becomes 128 + signal, as in a
     // shell.
@@ -34,9 +34,13 @@ pub(crate) fn run(mut args: Args) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::from(code.unwrap_or(1).clamp(0, 255) as u8))
 }
 
-/// Runs `binary` with `args` alone in an empty root and captures what it printed. For a
-/// target this machine cannot run natively, the root also holds a static QEMU user-mode
-/// emulator that runs it.
+/// How long [`run_in_empty_root`] lets a program run before killing it. Generous: an
+/// emulated start on a loaded CI machine takes well under a second.
+const TIMEOUT_SECONDS: u32 = 30;
+
+/// Runs `binary` with `args` alone in an empty root and captures what it printed; a program
+/// still running after [`TIMEOUT_SECONDS`] is killed and reported. For a target this machine
+/// cannot run natively, the root also holds a static QEMU user-mode emulator that runs it.
 pub(crate) fn run_in_empty_root(
     sh: &Shell,
     binary: &Path,
@@ -44,7 +48,16 @@ pub(crate) fn run_in_empty_root(
     args: &[String],
 ) -> anyhow::Result<Output> {
     let root = EmptyRoot::with_binary(sh, binary, target)?;
-    let output = root.command(sh, args).quiet().ignore_status().output()?;
+    let timeout = TIMEOUT_SECONDS.to_string();
+    let limited = cmd!(sh, "timeout --kill-after=5 {timeout} unshare");
+    let output = root.command(limited, args).quiet().ignore_status().output()?;
+    // `timeout` exits 124 when it had to stop the program (137 if it then had to kill it).
+    if matches!(output.status.code(), Some(124 | 137)) {
+        bail!(
+            "`{}` was still running after {TIMEOUT_SECONDS} s in an empty root; killed",
+            binary.display()
+        );
+    }
     Ok(output)
 }
 
@@ -81,13 +94,14 @@ impl EmptyRoot {
         Ok(EmptyRoot { dir, program: format!("/{name}"), emulator })
     }
 
-    /// The command that runs the program with the empty root as `/`. As root, `unshare
-    /// --root` is a plain chroot; otherwise a user namespace in which we are root allows it.
-    fn command<'a>(&self, sh: &'a Shell, args: &[String]) -> xshell::Cmd<'a> {
-        let root = self.dir.path();
+    /// `prefix` (`unshare`, or a command that runs it) with the arguments that run the
+    /// program with the empty root as `/`. As root, `unshare --root` is a plain chroot;
+    /// otherwise a user namespace in which we are root allows it.
+    fn command<'a>(&self, prefix: xshell::Cmd<'a>, args: &[String]) -> xshell::Cmd<'a> {
         let map_root_user = (!running_as_root()).then_some("--map-root-user");
+        let root = format!("--root={}", self.dir.path().display());
         let program = self.emulator.iter().chain([&self.program]);
-        cmd!(sh, "unshare {map_root_user...} --root={root} {program...} {args...}")
+        prefix.args(map_root_user).arg(root).args(program).args(args)
     }
 }
 
