@@ -27,7 +27,7 @@ const RUN_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// Where the crates are vendored for the offline image build. `.dockerignore` lets this one
 /// folder of target/ into the build context.
-const VENDOR_DIR: &str = "target/vendor";
+pub(crate) const VENDOR_DIR: &str = "target/vendor";
 
 /// How the image runs in the check: as in production at its strictest. No network, a
 /// read-only root, no capabilities; the user is the image's own (uid 65532).
@@ -277,7 +277,7 @@ fn read(path: &Path) -> anyhow::Result<Vec<u8>> {
 }
 
 /// The program exited 0 and printed exactly [`EXPECTED_OUTPUT`].
-fn check_output(output: &Output) -> anyhow::Result<()> {
+pub(crate) fn check_output(output: &Output) -> anyhow::Result<()> {
     let stderr = String::from_utf8_lossy(&output.stderr);
     let stderr = stderr.trim();
     if !output.status.success() {
@@ -422,7 +422,7 @@ fn summary(releases: &[Release], steps: &Steps) -> String {
 }
 
 /// `373048` as `373,048`.
-fn thousands(number: u64) -> String {
+pub(crate) fn thousands(number: u64) -> String {
     let digits = number.to_string();
     let mut text = String::new();
     for (index, digit) in digits.chars().enumerate() {
