@@ -323,7 +323,7 @@ fn check_user(user: &str) -> anyhow::Result<()> {
 }
 
 /// Where two files first differ, or `None` if they are the same bytes.
-fn first_difference(a: &[u8], b: &[u8]) -> Option<usize> {
+pub(crate) fn first_difference(a: &[u8], b: &[u8]) -> Option<usize> {
     match a.iter().zip(b).position(|(x, y)| x != y) {
         Some(offset) => Some(offset),
         None if a.len() == b.len() => None,
