@@ -27,12 +27,6 @@ impl Args {
         (!self.rest.is_empty()).then(|| self.rest.remove(0))
     }
 
-    /// Takes `--name` if present, before any `--`.
-    pub(crate) fn flag(&mut self, name: &str) -> bool {
-        let found = self.rest[..self.options_end()].iter().position(|arg| arg == name);
-        found.map(|index| self.rest.remove(index)).is_some()
-    }
-
     /// Takes every `--name VALUE` and `--name=VALUE`, before any `--`.
     pub(crate) fn values(&mut self, name: &str) -> anyhow::Result<Vec<String>> {
         let prefix = format!("{name}=");
@@ -132,6 +126,6 @@ mod tests {
     fn flags_after_double_dash_belong_to_the_program() {
         let mut args = Args::from_vec(&["--", "--target", "x"]);
         assert!(args.values("--target").unwrap().is_empty());
-        assert!(!args.flag("--target"));
+        assert_eq!(args.finish().unwrap(), ["--target", "x"]);
     }
 }

@@ -35,6 +35,8 @@ tasks:
                                         build, verify, build the image, run it, check it
   builder-image [--tag IMAGE]           make a builder image without any registry
   bench                                 measure size, startup, rebuild time, reproducibility
+  rename NAME                           rename the program everywhere: package, directory,
+                                        binary, image, docs (cargo generate runs this)
   lint                                  run actionlint, zizmor, hadolint and shellcheck
   test                                  everything CI runs: fmt, clippy, tests, dist, lint
 
@@ -53,6 +55,7 @@ fn main() -> ExitCode {
         "dist" => dist::run(args),
         "builder-image" => builder_image::run(args),
         "bench" => bench::run(args),
+        "rename" => template::run(args),
         "lint" => lint::run(args),
         "test" => test::run(args),
         "help" | "--help" | "-h" => {
