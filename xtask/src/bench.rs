@@ -517,7 +517,9 @@ impl Bench<'_> {
         let vendor = self.root.join(VENDOR_DIR);
         let vendor_copy = copy.join(VENDOR_DIR);
         sh.create_dir(copy.join("target"))?;
-        cmd!(sh, "cp -R {vendor} {vendor_copy}").run()?;
+        cmd!(sh, "cp -R {vendor} {vendor_copy}")
+            .run()
+            .with_context(|| format!("cannot copy the vendored crates to `{}`", copy.display()))?;
         sh.copy_file(&variant.dockerfile, copy.join("Dockerfile"))?;
         Ok(())
     }
