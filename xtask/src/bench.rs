@@ -95,12 +95,12 @@ pub(crate) fn run(mut args: Args) -> anyhow::Result<ExitCode> {
     // minutes of measuring.
     let docker = Docker::connect(&sh)?;
     let buildkit = docker.buildkit(&sh)?;
-    if let Some(image) = &builder_image {
-        docker.inspect(&sh, image, "{{.Id}}").with_context(|| {
-            format!(
-                "no builder image `{image}`; make it with `cargo xtask builder-image --tag {image}`"
-            )
-        })?;
+    if let Some(image) = &builder_image
+        && docker.inspect(&sh, image, "{{.Id}}").is_err()
+    {
+        bail!(
+            "no builder image `{image}` here; make it with `cargo xtask builder-image --tag {image}`"
+        );
     }
 
     // The measurements. Startup runs right after the builds it needs, before anything starts
