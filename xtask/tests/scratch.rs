@@ -6,11 +6,13 @@ use std::process::{Command, Output};
 
 const XTASK: &str = env!("CARGO_BIN_EXE_xtask");
 
-/// Builds hello for `target` into a target directory of the tests' own, so that the shipped
-/// build in `target/` is neither used nor disturbed.
+/// Builds hello for `target` where the verify tests build it too, so it is built once: musl
+/// builds where `cargo build --release` puts them, the glibc build in a directory of its own
+/// so that it cannot be taken for the shipped one.
 fn build_hello(target: &str) -> PathBuf {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap();
-    let target_dir = root.join("target/xtask-tests");
+    let target_dir =
+        root.join(if target.ends_with("-gnu") { "target/verify-tests" } else { "target" });
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
     let status = Command::new(cargo)
         .current_dir(root)
