@@ -34,7 +34,7 @@ tasks:
   dist [--target T|all] [--builder-image IMAGE]
                                         build, verify, build the image, run it, check it
   builder-image [--tag IMAGE]           make a builder image without any registry
-  bench                                 measure size, startup, rebuild time, reproducibility
+  bench [--builder-image IMAGE]         measure size, startup, rebuild time, reproducibility
   rename NAME                           rename the program everywhere: package, directory,
                                         binary, image, docs (cargo generate runs this)
   lint                                  run actionlint, zizmor, hadolint and shellcheck
