@@ -25,11 +25,18 @@ pub(crate) fn run(mut args: Args) -> anyhow::Result<ExitCode> {
 pub(crate) fn build_release(sh: &Shell, target: Target) -> anyhow::Result<PathBuf> {
     target::ensure_installed(sh, target)?;
 
+    // The target directory is named so that a CARGO_TARGET_DIR set elsewhere cannot move the
+    // binary away from where every task looks for it.
     let root = project_root();
     sh.change_dir(&root);
     let triple = target.triple();
-    cmd!(sh, "cargo build --release --locked --package {PACKAGE} --target {triple}")
-        .run()
-        .with_context(|| format!("cannot build `{PACKAGE}` for `{triple}`"))?;
+    let target_dir = root.join("target");
+    cmd!(
+        sh,
+        "cargo build --release --locked --package {PACKAGE} --target {triple}
+            --target-dir {target_dir}"
+    )
+    .run()
+    .with_context(|| format!("cannot build `{PACKAGE}` for `{triple}`"))?;
     Ok(target.release_binary(&root, PACKAGE))
 }
