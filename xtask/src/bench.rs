@@ -14,8 +14,8 @@ use std::fmt::Write as _;
 use std::fs::{self, File};
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode, Stdio};
+use std::thread;
 use std::time::{Duration, Instant, SystemTime};
-use std::{env, thread};
 
 use anyhow::{Context, bail};
 use xshell::{Cmd, Shell, cmd};
@@ -25,7 +25,7 @@ use crate::dist::{self, VENDOR_DIR, thousands};
 use crate::docker::{BuildKit, Docker, ImageBuild};
 use crate::target::Target;
 use crate::template::project_files;
-use crate::{PACKAGE, build, project_root};
+use crate::{PACKAGE, build, builder_image, project_root};
 
 /// Where everything the bench builds and writes goes.
 const BENCH_DIR: &str = "target/bench";
@@ -70,10 +70,7 @@ const WARM_DIST_RUNS: usize = 3;
 const REBUILD_ROUNDS: usize = 3;
 
 pub(crate) fn run(mut args: Args) -> anyhow::Result<ExitCode> {
-    let builder_image = match args.value("--builder-image")? {
-        Some(image) => Some(image),
-        None => env::var("BUILDER_IMAGE").ok().filter(|image| !image.is_empty()),
-    };
+    let builder_image = builder_image::from_option_or_env(&mut args)?;
     args.finish_empty()?;
 
     let sh = Shell::new()?;

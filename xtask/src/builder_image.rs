@@ -90,6 +90,14 @@ pub(crate) fn default_tag(release: &str) -> String {
     format!("{PACKAGE}-builder:{release}")
 }
 
+/// The builder image the tasks that build images use: `--builder-image IMAGE`, else the
+/// `BUILDER_IMAGE` environment variable (which `.ci/setup` sets), else none, and the
+/// Dockerfile's default applies.
+pub(crate) fn from_option_or_env(args: &mut Args) -> anyhow::Result<Option<String>> {
+    let from_env = || std::env::var("BUILDER_IMAGE").ok().filter(|image| !image.is_empty());
+    Ok(args.value("--builder-image")?.or_else(from_env))
+}
+
 /// The toolchain that builds this project on the host (rust-toolchain.toml picks it).
 struct Toolchain {
     /// Its root: `bin/`, `lib/`, `lib/rustlib/<target>/`.

@@ -16,7 +16,7 @@ use xshell::{Shell, cmd};
 use crate::args::Args;
 use crate::docker::{BuildKit, Docker, ImageBuild};
 use crate::target::Target;
-use crate::{PACKAGE, build, project_root, scratch, verify};
+use crate::{PACKAGE, build, builder_image, project_root, scratch, verify};
 
 /// What `hello` prints; anything else, even one byte, fails the run.
 const EXPECTED_OUTPUT: &[u8] = b"Hello, world!\n";
@@ -42,10 +42,7 @@ pub(crate) fn run(mut args: Args) -> anyhow::Result<ExitCode> {
         },
         None => vec![Target::DEFAULT],
     };
-    let builder_image = match args.value("--builder-image")? {
-        Some(image) => Some(image),
-        None => env::var("BUILDER_IMAGE").ok().filter(|image| !image.is_empty()),
-    };
+    let builder_image = builder_image::from_option_or_env(&mut args)?;
     args.finish_empty()?;
 
     let sh = Shell::new()?;
