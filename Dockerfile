@@ -36,8 +36,9 @@ RUN if [ "$CA_CERTIFICATES" = true ]; then \
         && cp /etc/ssl/certs/ca-certificates.crt /out/etc/ssl/certs/; \
     fi
 
-# The context is what .dockerignore allows: the workspace's manifests and sources (cargo
-# reads every member's manifest, so xtask's too), and target/vendor when it exists.
+# The context is what .dockerignore allows: the workspace's manifests, hello's sources, and
+# target/vendor when it exists. Cargo loads every member of the workspace, so xtask, which is
+# not built here, gets an empty stand-in for its sources.
 # rust-toolchain.toml is left out on purpose: the builder image's toolchain is the one used,
 # and rustup would otherwise try to download the components the file lists.
 WORKDIR /src
@@ -68,6 +69,7 @@ RUN --mount=type=cache,target=/usr/local/cargo/registry \
     if [ ! -d "$(rustc --print sysroot)/lib/rustlib/$triple" ]; then \
         rustup target add "$triple"; \
     fi; \
+    if [ ! -e xtask/src/main.rs ]; then mkdir -p xtask/src && : >xtask/src/main.rs; fi; \
     find . -path ./target -prune -o -type f -exec touch {} +; \
     if [ -n "$VENDOR_DIR" ]; then \
         set -- --offline \
