@@ -114,7 +114,10 @@ impl Docker {
     /// A field of the image's metadata, in `docker image inspect --format` syntax.
     pub(crate) fn inspect(&self, sh: &Shell, image: &str, format: &str) -> anyhow::Result<String> {
         let client = &self.client;
-        let value = cmd!(sh, "{client} image inspect --format {format} {image}").quiet().read();
+        let value = cmd!(sh, "{client} image inspect --format {format} {image}")
+            .quiet()
+            .ignore_stderr()
+            .read();
         value.with_context(|| format!("cannot inspect the image `{image}`"))
     }
 }
