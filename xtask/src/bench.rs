@@ -21,10 +21,11 @@ use anyhow::{Context, bail};
 use xshell::{Cmd, Shell, cmd};
 
 use crate::args::Args;
-use crate::dist::{self, VENDOR_DIR, thousands};
+use crate::dist::{self, VENDOR_DIR};
 use crate::docker::{BuildKit, Docker, ImageBuild};
 use crate::target::Target;
 use crate::template::project_files;
+use crate::verify::thousands;
 use crate::{PACKAGE, build, builder_image, project_root};
 
 /// Where everything the bench builds and writes goes.

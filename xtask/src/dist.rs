@@ -16,7 +16,8 @@ use xshell::{Shell, cmd};
 use crate::args::Args;
 use crate::docker::{BuildKit, Docker, ImageBuild};
 use crate::target::Target;
-use crate::{PACKAGE, build, builder_image, project_root, scratch, verify};
+use crate::verify::{self, thousands};
+use crate::{PACKAGE, build, builder_image, project_root, scratch};
 
 /// What `hello` prints; anything else, even one byte, fails the run.
 const EXPECTED_OUTPUT: &[u8] = b"Hello, world!\n";
@@ -418,19 +419,6 @@ fn summary(releases: &[Release], steps: &Steps) -> String {
     text
 }
 
-/// `373048` as `373,048`.
-pub(crate) fn thousands(number: u64) -> String {
-    let digits = number.to_string();
-    let mut text = String::new();
-    for (index, digit) in digits.chars().enumerate() {
-        if index > 0 && (digits.len() - index).is_multiple_of(3) {
-            text.push(',');
-        }
-        text.push(digit);
-    }
-    text
-}
-
 #[cfg(test)]
 mod tests {
     use std::os::unix::process::ExitStatusExt;
@@ -525,12 +513,5 @@ mod tests {
         // The vendored crates get into the build context, past the allowlist.
         let dockerignore = file(".dockerignore");
         assert!(dockerignore.lines().any(|line| line == format!("!{VENDOR_DIR}/")));
-    }
-
-    #[test]
-    fn thousands_are_separated() {
-        assert_eq!(thousands(373048), "373,048");
-        assert_eq!(thousands(74), "74");
-        assert_eq!(thousands(1_000_000), "1,000,000");
     }
 }

@@ -197,8 +197,8 @@ fn report(path: &Path, elf: &Elf) -> String {
     )
 }
 
-/// `373048` as `373,048`.
-fn thousands(number: u64) -> String {
+/// `373048` as `373,048`, for sizes in reports.
+pub(crate) fn thousands(number: u64) -> String {
     let digits = number.to_string();
     let mut grouped = String::new();
     for (index, digit) in digits.chars().enumerate() {
