@@ -185,6 +185,8 @@ impl Dist<'_> {
                 Ok((first_difference(&host_build, &image_build), image_build.len() as u64))
             },
         )?;
+        let image_extra = image_size.saturating_sub(binary_in_image);
+        check_image_extra(image_extra).with_context(|| format!("the image {}", tags[0]))?;
 
         // The artifacts, for a release page or a later `docker push`.
         let (shipped, sha256) = self.write_artifacts(target, &binary, &image_id)?;
@@ -197,7 +199,7 @@ impl Dist<'_> {
             sha256,
             tags,
             image_id,
-            image_extra: image_size.saturating_sub(binary_in_image),
+            image_extra,
             image_size,
             user,
             container,
@@ -318,6 +320,25 @@ fn check_user(user: &str) -> anyhow::Result<()> {
             "has a `USER {user}` that is not numeric; set `USER 65532:65532` in the Dockerfile"
         ),
     }
+}
+
+/// The most an image may hold besides the binary: room for /etc/passwd, /etc/group and the
+/// image's metadata, and far too little for a shell (busybox alone is over 800 KiB) or a C
+/// library. `dist` builds without the CA bundle, so that is not counted.
+const IMAGE_EXTRA_LIMIT: u64 = 8 * 1024;
+
+/// Fails when the image holds more than the binary and a few small files, as it would if its
+/// final stage were no longer `FROM scratch`.
+fn check_image_extra(extra: u64) -> anyhow::Result<()> {
+    if extra > IMAGE_EXTRA_LIMIT {
+        bail!(
+            "holds {} bytes besides the binary, more than the {} a scratch image with only \
+             /etc/passwd and /etc/group needs; is the Dockerfile's last stage still `FROM scratch`?",
+            thousands(extra),
+            thousands(IMAGE_EXTRA_LIMIT)
+        );
+    }
+    Ok(())
 }
 
 /// Where two files first differ, or `None` if they are the same bytes.
@@ -489,6 +510,14 @@ mod tests {
             "target/hello\n  kind:         static-pie executable\n  machine:      x86-64\n";
         assert_eq!(report_field(report, "kind:"), Some("static-pie executable"));
         assert_eq!(report_field(report, "RELRO:"), None);
+    }
+
+    #[test]
+    fn an_image_with_more_than_the_binary_and_its_user_files_fails() {
+        check_image_extra(74).unwrap();
+        check_image_extra(IMAGE_EXTRA_LIMIT).unwrap();
+        let error = check_image_extra(1_200_000).unwrap_err().to_string();
+        assert!(error.contains("holds 1,200,000 bytes besides the binary"), "{error}");
     }
 
     /// The Dockerfile and `.dockerignore` agree with this file and rust-toolchain.toml.
