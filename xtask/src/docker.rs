@@ -13,7 +13,7 @@ use std::{env, thread};
 use anyhow::{Context, bail};
 use xshell::{Shell, cmd};
 
-use crate::PACKAGE;
+use crate::{PACKAGE, find_program};
 
 /// A Docker client that reaches its daemon.
 pub(crate) struct Docker {
@@ -327,8 +327,7 @@ fn which(program: &str) -> Option<PathBuf> {
     if program.contains('/') {
         return Some(PathBuf::from(program));
     }
-    let path = env::var_os("PATH")?;
-    env::split_paths(&path).map(|dir| dir.join(program)).find(|candidate| candidate.is_file())
+    find_program(program)
 }
 
 fn no_buildkit_error(client: &str, version: &str, builtin_clients: &[PathBuf]) -> String {

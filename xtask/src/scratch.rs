@@ -12,6 +12,7 @@ use anyhow::{Context, bail};
 use xshell::{Shell, cmd};
 
 use crate::args::Args;
+use crate::find_program;
 use crate::target::{self, Target};
 
 pub(crate) fn run(mut args: Args) -> anyhow::Result<ExitCode> {
@@ -114,14 +115,8 @@ fn running_as_root() -> bool {
 fn find_emulator(target: Target) -> anyhow::Result<PathBuf> {
     let arch = target.triple().split('-').next().unwrap_or_default();
     let names = [format!("qemu-{arch}-static"), format!("qemu-{arch}")];
-    let path = std::env::var_os("PATH").unwrap_or_default();
-    for dir in std::env::split_paths(&path) {
-        for name in &names {
-            let candidate = dir.join(name);
-            if candidate.is_file() {
-                return Ok(candidate);
-            }
-        }
+    if let Some(emulator) = names.iter().find_map(|name| find_program(name)) {
+        return Ok(emulator);
     }
     bail!(
         "running {} binaries on this machine needs a static QEMU user-mode emulator \
