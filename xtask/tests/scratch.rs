@@ -1,29 +1,12 @@
 //! The story this repository exists to tell, as a test: a default (glibc, dynamically
 //! linked) build of hello cannot start in an empty root, the static musl build can.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Output};
 
-const XTASK: &str = env!("CARGO_BIN_EXE_xtask");
+mod common;
 
-/// Builds hello for `target` where the verify tests build it too, so it is built once: musl
-/// builds where `cargo build --release` puts them, the glibc build in a directory of its own
-/// so that it cannot be taken for the shipped one.
-fn build_hello(target: &str) -> PathBuf {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap();
-    let target_dir =
-        root.join(if target.ends_with("-gnu") { "target/verify-tests" } else { "target" });
-    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-    let status = Command::new(cargo)
-        .current_dir(root)
-        .args(["build", "--release", "--locked", "--package", "hello", "--target", target])
-        .arg("--target-dir")
-        .arg(&target_dir)
-        .status()
-        .unwrap();
-    assert!(status.success(), "cannot build hello for {target}");
-    target_dir.join(target).join("release/hello")
-}
+const XTASK: &str = env!("CARGO_BIN_EXE_xtask");
 
 fn scratch_run(binary: &Path, target: &[&str]) -> Output {
     Command::new(XTASK).arg("scratch-run").args(target).arg(binary).output().unwrap()
@@ -31,7 +14,7 @@ fn scratch_run(binary: &Path, target: &[&str]) -> Output {
 
 #[test]
 fn glibc_build_has_no_interpreter_in_an_empty_root() {
-    let binary = build_hello("x86_64-unknown-linux-gnu");
+    let binary = common::build_hello("x86_64-unknown-linux-gnu");
 
     let output = scratch_run(&binary, &[]);
 
@@ -43,7 +26,7 @@ fn glibc_build_has_no_interpreter_in_an_empty_root() {
 
 #[test]
 fn static_musl_build_runs_in_an_empty_root() {
-    let binary = build_hello("x86_64-unknown-linux-musl");
+    let binary = common::build_hello("x86_64-unknown-linux-musl");
 
     let output = scratch_run(&binary, &[]);
 
@@ -53,7 +36,7 @@ fn static_musl_build_runs_in_an_empty_root() {
 
 #[test]
 fn static_aarch64_build_runs_in_an_empty_root_under_qemu() {
-    let binary = build_hello("aarch64-unknown-linux-musl");
+    let binary = common::build_hello("aarch64-unknown-linux-musl");
 
     let output = scratch_run(&binary, &["--target", "aarch64-unknown-linux-musl"]);
 
@@ -64,7 +47,7 @@ fn static_aarch64_build_runs_in_an_empty_root_under_qemu() {
 #[test]
 fn exit_status_of_the_program_is_passed_on() {
     // `hello` fails with 1 when stdout is a full device; scratch-run must not hide that.
-    let binary = build_hello("x86_64-unknown-linux-musl");
+    let binary = common::build_hello("x86_64-unknown-linux-musl");
     let full = std::fs::File::options().write(true).open("/dev/full").unwrap();
 
     let status = Command::new(XTASK).arg("scratch-run").arg(&binary).stdout(full).status().unwrap();

@@ -8,6 +8,10 @@ use std::process::Command;
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
+mod common;
+
+use common::{build_hello, run};
+
 /// What one `cargo xtask verify` printed, and how it exited.
 struct Verify {
     code: i32,
@@ -41,16 +45,12 @@ fn assert_refused(path: &Path, reason: &str) {
     assert_eq!(result.stderr.lines().count(), 1, "{}", result.stderr);
 }
 
-fn root() -> &'static Path {
-    Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap()
-}
-
 /// A directory of files one test writes, removed when the test ends, pass or fail.
 struct Scratch(PathBuf);
 
 impl Scratch {
     fn new(test: &str) -> Scratch {
-        let dir = root().join("target/verify-tests").join(format!("{test}-{}", std::process::id()));
+        let dir = common::tests_dir().join(format!("{test}-{}", std::process::id()));
         fs::create_dir_all(&dir).unwrap();
         Scratch(dir)
     }
@@ -69,13 +69,6 @@ impl Drop for Scratch {
     }
 }
 
-/// Runs a build step, showing its output if it fails.
-fn run(command: &mut Command) {
-    let output = command.current_dir(root()).output().expect("cargo and rustc run");
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(output.status.success(), "{command:?} failed:\n{stderr}");
-}
-
 /// The glibc target of this machine, where there is one.
 fn host_gnu_target() -> Option<String> {
     let target = format!("{}-unknown-linux-gnu", std::env::consts::ARCH);
@@ -87,38 +80,20 @@ fn host_gnu_target() -> Option<String> {
     }
 }
 
-/// The release hello for a musl target, built where `cargo build --release` puts it.
-fn musl_hello(triple: &str) -> PathBuf {
-    let target_dir = root().join("target");
-    run(Command::new(env!("CARGO"))
-        .args(["build", "--release", "--package", "hello", "--target", triple])
-        .arg("--target-dir")
-        .arg(&target_dir));
-    target_dir.join(triple).join("release/hello")
-}
-
 fn x86_64_hello() -> &'static Path {
     static PATH: OnceLock<PathBuf> = OnceLock::new();
-    PATH.get_or_init(|| musl_hello("x86_64-unknown-linux-musl"))
+    PATH.get_or_init(|| build_hello("x86_64-unknown-linux-musl"))
 }
 
 fn aarch64_hello() -> &'static Path {
     static PATH: OnceLock<PathBuf> = OnceLock::new();
-    PATH.get_or_init(|| musl_hello("aarch64-unknown-linux-musl"))
+    PATH.get_or_init(|| build_hello("aarch64-unknown-linux-musl"))
 }
 
-/// hello built the default way for glibc, in its own target directory so that the shipped
-/// build is left alone.
+/// hello built the default way, for glibc.
 fn glibc_hello(triple: &str) -> &'static Path {
     static PATH: OnceLock<PathBuf> = OnceLock::new();
-    PATH.get_or_init(|| {
-        let target_dir = root().join("target/verify-tests");
-        run(Command::new(env!("CARGO"))
-            .args(["build", "--release", "--package", "hello", "--target", triple])
-            .arg("--target-dir")
-            .arg(&target_dir));
-        target_dir.join(triple).join("release/hello")
-    })
+    PATH.get_or_init(|| build_hello(triple))
 }
 
 /// Compiles a one-function library with `rustc` into `output` in `scratch`, with `args`
