@@ -75,7 +75,8 @@ fn main() -> ExitCode {
 
 /// The workspace root, whatever directory `cargo xtask` was started from.
 fn project_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap().to_path_buf()
+    let xtask_dir = Path::new(env!("CARGO_MANIFEST_DIR"));
+    xtask_dir.parent().expect("xtask/ lies inside the workspace").to_path_buf()
 }
 
 /// The executable file called `program` in a directory of PATH, as a shell finds it.

@@ -327,7 +327,8 @@ pub(crate) fn check(sh: &Shell) -> anyhow::Result<()> {
     }
     for path in project_files(sh, &root)? {
         let copy = source.join(&path);
-        fs::create_dir_all(copy.parent().unwrap())?;
+        // `path` names a file, so `copy` has a parent: `source` at least.
+        fs::create_dir_all(copy.parent().unwrap_or(&source))?;
         fs::copy(root.join(&path), &copy)
             .with_context(|| format!("cannot copy `{}` to `{}`", path.display(), copy.display()))?;
     }

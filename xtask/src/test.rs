@@ -38,23 +38,24 @@ pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
             .map_err(Into::into)
     });
 
-    // Shell scripts, Dockerfile and workflows; a missing linter fails in CI, is skipped
-    // elsewhere with the command that installs it.
+    // Shell scripts, Dockerfiles and workflows; a missing linter fails the step, with the
+    // command that installs it.
     report.step("lint", || cmd!(sh, "cargo xtask lint").run().map_err(Into::into));
 
     // The image, end to end, for both architectures. Docker is needed; in CI its absence is
     // a failure, never a silent skip.
-    match docker_unreachable(&sh) {
-        Some(reason) if !in_ci => report.skip("dist", &reason),
-        _ => report
+    let skip_docker = if in_ci { None } else { docker_unreachable(&sh) };
+    match &skip_docker {
+        Some(reason) => report.skip("dist", reason),
+        None => report
             .step("dist", || cmd!(sh, "cargo xtask dist --target all").run().map_err(Into::into)),
     }
 
     // A project generated from this checkout must pass its own checks, `dist` included. In
     // a generated project there is no template to check, and `check` says so.
-    match docker_unreachable(&sh) {
-        Some(reason) if !in_ci => report.skip("template", &reason),
-        _ => report.step("template", || template::check(&sh)),
+    match &skip_docker {
+        Some(reason) => report.skip("template", reason),
+        None => report.step("template", || template::check(&sh)),
     }
 
     Ok(report.finish())
