@@ -97,7 +97,8 @@ pub(crate) fn run(mut args: Args) -> anyhow::Result<ExitCode> {
         && docker.inspect(&sh, image, "{{.Id}}").is_err()
     {
         bail!(
-            "no builder image `{image}` here; make it with `cargo xtask builder-image --tag {image}`"
+            "no builder image `{image}` here; make it with \
+             `cargo xtask builder-image --tag {image}`"
         );
     }
 
@@ -927,7 +928,8 @@ fn markdown(machine: &Machine, rows: &[Row]) -> String {
     let _ = writeln!(text, "`cargo xtask bench` on {}.", machine.describe());
     let _ = writeln!(
         text,
-        "Times are medians; they vary from run to run and machine to machine, the ratios much less.\n"
+        "Times are medians; they vary from run to run and machine to machine, the ratios \
+         much less.\n"
     );
     let _ = writeln!(text, "| What | Measured | Target | |");
     let _ = writeln!(text, "|---|---|---|---|");
@@ -983,8 +985,8 @@ fn json(machine: &Machine, rows: &[Row]) -> String {
         let comma = if index + 1 < rows.len() { "," } else { "" };
         let _ = write!(
             text,
-            "\n    {{\"key\": {}, \"what\": {}, \"value\": {}, \"target\": {target}, \"met\": {met}, \
-             \"figures\": {{{}}}}}{comma}",
+            "\n    {{\"key\": {}, \"what\": {}, \"value\": {}, \"target\": {target}, \
+             \"met\": {met}, \"figures\": {{{}}}}}{comma}",
             json_string(row.key),
             json_string(&row.what),
             json_string(&row.value),

@@ -333,7 +333,8 @@ fn check_image_extra(extra: u64) -> anyhow::Result<()> {
     if extra > IMAGE_EXTRA_LIMIT {
         bail!(
             "holds {} bytes besides the binary, more than the {} a scratch image with only \
-             /etc/passwd and /etc/group needs; is the Dockerfile's last stage still `FROM scratch`?",
+             /etc/passwd and /etc/group needs; is the Dockerfile's last stage still \
+             `FROM scratch`?",
             thousands(extra),
             thousands(IMAGE_EXTRA_LIMIT)
         );
@@ -413,7 +414,8 @@ fn summary(releases: &[Release], steps: &Steps) -> String {
         );
         let ran = match container {
             Ran::Passed => format!(
-                "in an empty root, and in the image as user {user} with no network, a read-only root and no capabilities: {:?}",
+                "in an empty root, and in the image as user {user} with no network, a read-only \
+                 root and no capabilities: {:?}",
                 String::from_utf8_lossy(EXPECTED_OUTPUT)
             ),
             Ran::Skipped(reason) => format!("in an empty root; the image was not run: {reason}"),
